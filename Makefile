@@ -1,0 +1,59 @@
+# The two commands of the README, and the steps they share.
+#   make demo   install what is missing, build, serve the example Django project on :8000
+#   make test   install what is missing, build, run every test through ctest
+PY      := /usr/bin/python3
+BUILD   := build
+JOBS    := $(shell nproc)
+SUDO    := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+DJANGO  := examples/django
+
+# Debian packages for building and testing; bench-deps adds the load-test peers.
+PACKAGES := build-essential cmake pkg-config clang \
+  libuv1-dev node-llhttp pybind11-dev python3-dev libssl-dev libcurl4-openssl-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev \
+  python3-django python3-djangorestframework python3-djangorestframework-simplejwt \
+  curl openssl
+BENCH_PACKAGES := wrk nginx-light gunicorn uwsgi uwsgi-plugin-python3 python3-waitress \
+  python3-matplotlib linux-perf valgrind
+
+.PHONY: all deps bench-deps build test demo clean
+
+all: build
+
+# Installs only what is missing, so a machine that has everything needs no network.
+define apt_install
+	@missing=$$(for p in $(1); do \
+	  [ "$$(dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null)" = installed ] || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(PACKAGES))
+
+bench-deps: deps
+	$(call apt_install,$(BENCH_PACKAGES))
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+demo: build
+	cd $(DJANGO) && $(PY) manage.py migrate --noinput && $(PY) manage.py ensure_demo_user
+	@echo
+	@echo "appserver is serving the example Django project on http://127.0.0.1:8000 (Ctrl-C stops it)."
+	@echo "Get a token, then call the protected endpoint with it:"
+	@echo "  TOKEN=\$$(curl -s -X POST -d 'username=demo&password=demo-password' http://127.0.0.1:8000/api/token/ | $(PY) -c 'import json,sys; print(json.load(sys.stdin)[\"access\"])')"
+	@echo "  curl -H \"Authorization: Bearer \$$TOKEN\" http://127.0.0.1:8000/api/protected/"
+	@echo
+	exec $(BUILD)/appserver --workers 4 --bind 127.0.0.1:8000 --chdir $(DJANGO) myproj.wsgi:application
+
+clean:
+	rm -rf $(BUILD)
