@@ -1,0 +1,6 @@
+"""apps.py: the Django app configuration of `api`."""
+from django.apps import AppConfig
+
+
+class ApiConfig(AppConfig):
+    name = "api"

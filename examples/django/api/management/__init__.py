@@ -1,0 +1,1 @@
+"""management: the custom manage.py commands of the `api` app."""

@@ -1,0 +1,1 @@
+"""commands: one module per custom manage.py command."""

@@ -1,0 +1,1 @@
+"""myproj: the example Django project served by appserver (settings, URLs, WSGI app)."""
