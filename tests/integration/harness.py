@@ -1,0 +1,290 @@
+"""harness.py: what the end-to-end tests share: a server process and a raw HTTP/1.1 client.
+
+`Server` runs any command line in its own process group, waits until its port accepts
+connections and always stops it again (TERM, a bounded wait, then KILL), so no test leaves
+a process behind. `Connection` speaks HTTP/1.1 over a plain socket, byte for byte, so tests
+see exactly what the server sent: framing, headers, and when it closes.
+
+The server under test is $APPSERVER_BIN (ctest sets it to build/appserver). Any binary with
+Gunicorn's command line can stand in, e.g. APPSERVER_BIN=/usr/bin/gunicorn. Standard
+library only; runs on Debian's /usr/bin/python3.
+"""
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES_DIR = REPO_ROOT / "examples"
+PYTHON = "/usr/bin/python3"  # Debian's build: the one with Django
+HOST = "127.0.0.1"
+
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+
+
+def server_binary():
+    """$APPSERVER_BIN, or build/appserver when it is not set."""
+    return os.environ.get("APPSERVER_BIN", str(REPO_ROOT / "build" / "appserver"))
+
+
+def is_gunicorn():
+    return os.path.basename(server_binary()) == "gunicorn"
+
+
+def skip_on_gunicorn(reason):
+    """Skips a test of behaviour that Gunicorn 20.1 gets wrong (`reason` says how)."""
+    return unittest.skipIf(is_gunicorn(), f"Gunicorn 20.1 {reason}")
+
+
+def server_command(*args):
+    """The argv that runs the server under test with `args`."""
+    binary = server_binary()
+    if not os.access(binary, os.X_OK):
+        raise RuntimeError(f"server binary {binary!r} is not executable; set APPSERVER_BIN")
+    # Gunicorn's default sync worker closes every connection; its gthread worker keeps
+    # them alive, as appserver does, so the keep-alive tests mean the same on both.
+    extra = ["--worker-class", "gthread"] if is_gunicorn() else []
+    return [binary, *extra, *args]
+
+
+def free_port():
+    """A loopback TCP port that was free a moment ago (the server binds it by number)."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def _die_with_parent():
+    # Runs in the child before exec: if the test process is killed (say by ctest's
+    # timeout) before its cleanups run, the kernel still stops the server.
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _live_group_members(pgid):
+    """Pids in process group `pgid` that are not zombies, read from /proc."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # not a process, or it has just gone
+            continue
+        # After the command name in parentheses: state, ppid, pgrp, ...
+        state, _, pgrp = stat[stat.rindex(")") + 2:].split()[:3]
+        if int(pgrp) == pgid and state != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+class Server:
+    """One server process serving on HOST:port.
+
+    Start it with `start()`, which returns only once the port accepts connections.
+    `stop()` is idempotent; register it with addCleanup/addClassCleanup right after start.
+    """
+
+    def __init__(self, argv, port, cwd=None, env=None):
+        self.argv = list(argv)
+        self.port = port
+        self.cwd = cwd
+        self.env = env
+        self.process = None
+        self._log = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe blocks servers
+
+    def start(self, timeout=20.0):
+        """Start the process and wait up to `timeout` seconds for the port to accept.
+
+        Raises RuntimeError with the server's output if it exits or never accepts.
+        """
+        self.process = subprocess.Popen(
+            self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
+            stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=_die_with_parent,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"server exited with status {self.process.returncode} before accepting "
+                    f"connections: {self.argv}\n{self.output()}")
+            try:
+                socket.create_connection((HOST, self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"server did not accept on port {self.port} within {timeout} s: "
+                           f"{self.argv}\n{self.output()}")
+
+    def stop(self, timeout=10.0):
+        """TERM the server, wait up to `timeout` seconds, then KILL it and its group.
+
+        Returns the exit status. Processes of its group that outlive the master (orphaned
+        workers) are killed and reported as a RuntimeError.
+        """
+        if self.process is None:
+            return None
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        # The group id is the master's pid, which stays reserved while any member lives.
+        orphans = _live_group_members(self.process.pid)
+        if not orphans:
+            return self.process.returncode
+        os.killpg(self.process.pid, signal.SIGKILL)
+        raise RuntimeError(f"server exited but left pids {orphans} running:\n{self.output()}")
+
+    def output(self):
+        """Everything the server wrote to stdout and stderr so far, as text."""
+        self._log.seek(0)
+        return self._log.read().decode("utf-8", "replace")
+
+    def connect(self, timeout=10.0):
+        """A new `Connection` to this server."""
+        return Connection(HOST, self.port, timeout)
+
+
+class Response:
+    """One parsed HTTP response. Header names keep their case; `header()` ignores it."""
+
+    def __init__(self, version, status, reason, headers, body):
+        self.version = version
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # [(name, value)] in the order received
+        self.body = body
+
+    def header(self, name, default=None):
+        """The value of the first header called `name` (any case), or `default`."""
+        wanted = name.lower()
+        return next((v for n, v in self.headers if n.lower() == wanted), default)
+
+    def header_has(self, name, token):
+        """Whether the comma-separated header `name` lists `token` (any case)."""
+        values = (v for n, v in self.headers if n.lower() == name.lower())
+        return any(token.lower() == t.strip().lower() for v in values for t in v.split(","))
+
+    def __repr__(self):
+        return f"<Response {self.status} {self.reason} {len(self.body)} bytes {self.headers}>"
+
+
+class Connection:
+    """A raw client socket that sends bytes and reads whole responses, one at a time."""
+
+    def __init__(self, host, port, timeout=10.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self._buffer = b""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        self.sock.close()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def request(self, method, target, headers=(), body=b"", version="HTTP/1.1"):
+        """Send one request and return its `Response`.
+
+        Adds Host, and Content-Length when there is a body; `headers` are (name, value)
+        pairs sent as given after those.
+        """
+        lines = [f"{method} {target} {version}", f"Host: {HOST}"]
+        if body:
+            lines.append(f"Content-Length: {len(body)}")
+        lines += [f"{name}: {value}" for name, value in headers]
+        self.send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        return self.read_response(method)
+
+    def read_response(self, method="GET"):
+        """Read one final response (skipping 1xx) to a request made with `method`.
+
+        The body is framed as RFC 9112 section 6.3 says: none for HEAD, 1xx, 204 and
+        304, else chunked, else Content-Length, else everything until the server closes.
+        """
+        while True:
+            version, status, reason, headers = self._read_head()
+            if not 100 <= status < 200:
+                break
+        response = Response(version, status, reason, headers, b"")
+        if method == "HEAD" or status in (204, 304):
+            return response
+        if response.header_has("Transfer-Encoding", "chunked"):
+            response.body = self._read_chunked()
+        elif response.header("Content-Length") is not None:
+            response.body = self._read_exact(int(response.header("Content-Length")))
+        else:
+            response.body = self._read_to_close()
+        return response
+
+    def closed_by_peer(self, timeout=2.0):
+        """Whether the server closes the connection within `timeout` seconds.
+
+        Raises AssertionError if it sends more bytes instead.
+        """
+        self.sock.settimeout(timeout)
+        try:
+            data = self._buffer or self.sock.recv(65536)
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
+        if data:
+            raise AssertionError(f"unexpected bytes after the response: {data[:200]!r}")
+        return True
+
+    def _read_head(self):
+        status_line = self._read_line()
+        version, status, reason = (status_line.split(" ", 2) + [""])[:3]
+        headers = []
+        while line := self._read_line():
+            name, _, value = line.partition(":")
+            headers.append((name, value.strip()))
+        return version, int(status), reason, headers
+
+    def _read_chunked(self):
+        body = b""
+        while size := int(self._read_line().split(";")[0], 16):
+            body += self._read_exact(size)
+            if self._read_line():
+                raise AssertionError("chunk data not followed by CRLF")
+        while self._read_line():  # trailer fields, up to the empty line
+            pass
+        return body
+
+    def _read_line(self):
+        while b"\r\n" not in self._buffer:
+            self._fill()
+        line, self._buffer = self._buffer.split(b"\r\n", 1)
+        return line.decode("latin-1")
+
+    def _read_exact(self, size):
+        while len(self._buffer) < size:
+            self._fill()
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+    def _read_to_close(self):
+        while chunk := self.sock.recv(65536):
+            self._buffer += chunk
+        data, self._buffer = self._buffer, b""
+        return data
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"server closed the connection mid-response; "
+                                  f"unparsed: {self._buffer[:200]!r}")
+        self._buffer += chunk
