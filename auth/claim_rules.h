@@ -1,0 +1,21 @@
+// claim_rules.h: the JWT claim checks (RFC 7519 section 4.1) applied to a verified payload.
+//
+// Runs only after the signature has verified, so the payload's JSON parser never sees
+// unauthenticated input. Internal header. Thread: any; never throws.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "auth/jwt_verifier.h"
+#include "auth/status.h"
+
+namespace appserver::auth {
+
+// Parses payload strictly and applies policy at time now (seconds since the epoch),
+// filling out on Ok. Returns PayloadInvalid, JsonDuplicateKey, JsonTooDeep, ClaimMissing,
+// ClaimInvalid, Expired, NotYetValid, IssuedInFuture, IssuerMismatch, AudienceMismatch or
+// TokenTypeMismatch.
+Status checkClaims(std::string_view payload, const Policy& policy, std::int64_t now, Claims& out);
+
+}  // namespace appserver::auth
