@@ -1,0 +1,141 @@
+// wsgi_app.h: the pybind11-free boundary between server/ and a Python WSGI application.
+//
+// server/ hands a parsed, fully buffered request over as plain data (WsgiRequest) and gets
+// the response back as plain data: a WsgiCall holds the status, the headers and the body
+// produced so far, and is pulled for more body as fast as the socket drains. Python objects
+// live only behind the pimpls in embed/*.cc; every entry point takes the GIL itself and
+// catches every Python exception, returning it as text (nothing is thrown to server/).
+// Thread: any thread with a Python thread state (the loop thread, or a PythonThread).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace appserver::embed {
+
+struct HeaderView {
+  std::string_view name;
+  std::string_view value;
+};
+
+// The request body the app reads through wsgi.input: in memory, or spooled to a file.
+struct RequestBody {
+  std::string memory;  // used when fd < 0
+  int fd = -1;         // owned by the body from here on: closed when wsgi.input is released
+  uint64_t size = 0;   // bytes in the body, wherever they are
+};
+
+struct WsgiRequest {
+  std::string_view method;
+  std::string_view target;    // the request-target exactly as received (RAW_URI)
+  std::string_view path;      // the target's path, still percent-encoded
+  std::string_view query;     // after '?', without the '?'
+  std::string_view protocol;  // "HTTP/1.1" or "HTTP/1.0"
+  std::span<const HeaderView> headers;
+  RequestBody body;
+  bool body_was_chunked = false;  // the app then sees CONTENT_LENGTH, not Transfer-Encoding
+  std::string_view remote_addr;   // empty for a Unix socket peer
+  int remote_port = 0;
+  std::string_view server_name;  // the listener's address, used when there is no Host
+  int server_port = 0;
+  std::string_view url_scheme;  // "http" or "https"
+  // Further environ string entries the server sets (REMOTE_USER and the like).
+  std::span<const std::pair<std::string, std::string>> extra;
+};
+
+struct ResponseHeader {
+  std::string name;
+  std::string value;
+};
+
+// A body the server sends straight from a file (wsgi.file_wrapper over a regular file).
+struct FileBody {
+  int fd = -1;  // a dup owned by the WsgiCall; valid until the call is released
+  int64_t offset = 0;
+  int64_t length = 0;  // bytes to send from offset
+};
+
+class WsgiApp;
+
+// One application call: the response head, the body so far and the iterable behind it.
+// Releasing it (reset() or destruction) calls the iterable's close(), as PEP 3333 requires,
+// also when the client has gone away.
+class WsgiCall {
+ public:
+  enum class State {
+    Idle,       // no call yet, or released
+    Streaming,  // head known; more body may come from pull()
+    Finished,   // head and the whole body known; the iterable is closed
+    Failed,     // the app failed before its head was sent: answer 500 (error() says why)
+    Broken,     // the app failed after its head was sent: close the connection
+  };
+
+  WsgiCall();
+  ~WsgiCall();
+  WsgiCall(const WsgiCall&) = delete;
+  WsgiCall& operator=(const WsgiCall&) = delete;
+
+  // Calls the app and runs it until the head is known and the first body bytes exist.
+  // The request body is moved into wsgi.input.
+  void start(WsgiApp& app, WsgiRequest& request);
+  // Appends the next piece of the body to body(); leaves Streaming at the end or on error.
+  void pull();
+  // Calls the iterable's close() if still open, drops every Python reference, back to Idle.
+  void reset();
+
+  State state() const { return state_; }
+  std::string_view status() const { return status_; }  // "200 OK" as the app gave it
+  const std::vector<ResponseHeader>& headers() const { return headers_; }
+  // Body bytes produced and not yet taken by the server.
+  std::string& body() { return body_; }
+  const FileBody& file() const { return file_; }
+  // The traceback or the broken rule, for the error log, when Failed or Broken.
+  const std::string& error() const { return error_; }
+
+ private:
+  friend struct CallAccess;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  State state_ = State::Idle;
+  std::string status_;
+  std::vector<ResponseHeader> headers_;
+  std::string body_;
+  FileBody file_;
+  std::string error_;
+};
+
+struct WsgiAppOptions {
+  std::string script_name;  // SCRIPT_NAME mount point, "" for the root
+  bool multithread = false;
+  bool multiprocess = false;
+  // Receives what the app writes to wsgi.errors (server/ sends it to the error log).
+  std::function<void(std::string_view)> error_writer;
+};
+
+class WsgiApp {
+ public:
+  struct LoadResult {
+    std::unique_ptr<WsgiApp> app;  // null on failure
+    std::string error;             // the Python traceback or the reason
+  };
+  // Imports MODULE[:CALLABLE] (CALLABLE defaults to "application"; dotted names allowed).
+  static LoadResult load(std::string_view spec, const WsgiAppOptions& options);
+
+  ~WsgiApp();
+  WsgiApp(const WsgiApp&) = delete;
+  WsgiApp& operator=(const WsgiApp&) = delete;
+
+ private:
+  friend class WsgiCall;
+  friend struct CallAccess;
+  struct Impl;
+  explicit WsgiApp(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace appserver::embed

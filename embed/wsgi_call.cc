@@ -1,0 +1,174 @@
+// wsgi_call.cc: running one WSGI call and pulling its body.
+//
+// The GIL is taken once by start() and once per pull(); a response that is a list (the
+// common case: Django's HttpResponse) is finished, closed and released inside start(), so
+// it costs a single GIL acquisition.
+// Thread: one thread at a time (the loop thread or a pool thread with a PythonThread).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "file_wrapper.h"
+#include "python_error.h"
+#include "start_response.h"
+#include "wsgi_app.h"
+#include "wsgi_app_impl.h"
+
+namespace py = pybind11;
+
+namespace appserver::embed {
+
+struct WsgiCall::Impl {
+  ResponseState response;
+  py::object start_response;  // the StartResponse the app got
+  py::object iterable;        // what the app returned, until closed
+  py::object iterator;
+
+  bool holdsPython() const { return start_response || iterable || iterator; }
+};
+
+// Body-producing steps shared by start() and pull(); all run with the GIL held.
+struct CallAccess {
+  // Appends the next non-empty item; false when the iterator is exhausted.
+  static bool pullItem(WsgiCall& call) {
+    WsgiCall::Impl& im = *call.impl_;
+    while (true) {
+      auto item = py::reinterpret_steal<py::object>(PyIter_Next(im.iterator.ptr()));
+      if (!item) {
+        if (PyErr_Occurred() != nullptr) {
+          throw py::error_already_set();
+        }
+        return false;
+      }
+      const size_t before = call.body_.size();
+      appendBody(item, call.body_);
+      if (call.body_.size() > before) {
+        im.response.body_begun = true;
+        return true;
+      }
+    }
+  }
+
+  // A wsgi.file_wrapper over a regular file becomes a FileBody for sendfile.
+  static bool takeFile(WsgiCall& call, WsgiApp& app) {
+    WsgiCall::Impl& im = *call.impl_;
+    if (!py::isinstance(im.iterable, app.impl_->file_wrapper_type)) {
+      return false;
+    }
+    const py::object filelike = im.iterable.cast<FileWrapper&>().filelike();
+    if (!py::hasattr(filelike, "fileno") || !py::hasattr(filelike, "tell")) {
+      return false;
+    }
+    const int fd = filelike.attr("fileno")().cast<int>();
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      return false;
+    }
+    const auto offset = filelike.attr("tell")().cast<int64_t>();
+    call.file_ = {::dup(fd), offset, std::max<int64_t>(0, st.st_size - offset)};
+    im.response.body_begun = true;
+    return call.file_.fd >= 0;
+  }
+
+  // Calls the iterable's close() and drops every Python reference of the call.
+  static void release(WsgiCall& call) {
+    WsgiCall::Impl& im = *call.impl_;
+    if (im.iterable && py::hasattr(im.iterable, "close")) {
+      try {
+        im.iterable.attr("close")();
+      } catch (py::error_already_set& e) {
+        call.error_ += "exception in the response iterable's close():\n" + formatException(e);
+      }
+    }
+    if (im.start_response) {
+      im.start_response.cast<StartResponse&>().detach();
+    }
+    im.iterator = py::object();
+    im.iterable = py::object();
+    im.start_response = py::object();
+  }
+
+  static void fail(WsgiCall& call, std::string reason) {
+    call.state_ =
+        call.impl_->response.body_begun ? WsgiCall::State::Broken : WsgiCall::State::Failed;
+    call.error_ = std::move(reason);
+  }
+};
+
+WsgiCall::WsgiCall() : impl_(std::make_unique<Impl>()) {}
+
+WsgiCall::~WsgiCall() { reset(); }
+
+void WsgiCall::start(WsgiApp& app, WsgiRequest& request) {
+  reset();
+  Impl& im = *impl_;
+  im.response = ResponseState{false, false, &status_, &headers_, &body_};
+  state_ = State::Streaming;
+  py::gil_scoped_acquire gil;
+  try {
+    py::dict environ = app.impl_->environ.build(request);
+    im.start_response = py::cast(std::make_unique<StartResponse>(&im.response));
+    im.iterable = app.impl_->callable(environ, im.start_response);
+    if (CallAccess::takeFile(*this, app)) {
+      state_ = State::Finished;
+    } else if (PyList_CheckExact(im.iterable.ptr()) || PyTuple_CheckExact(im.iterable.ptr())) {
+      for (const py::handle item : im.iterable) {
+        appendBody(item, body_);
+      }
+      state_ = State::Finished;
+    } else {
+      im.iterator = py::iter(im.iterable);
+      if (!CallAccess::pullItem(*this)) {
+        state_ = State::Finished;
+      }
+    }
+    if (!im.response.started) {
+      CallAccess::fail(*this, "the application returned without calling start_response");
+      im.response.body_begun = false;
+      state_ = State::Failed;
+    }
+  } catch (py::error_already_set& e) {
+    CallAccess::fail(*this, formatException(e));
+  } catch (const std::exception& e) {
+    CallAccess::fail(*this, e.what());
+  }
+  if (state_ != State::Streaming) {
+    CallAccess::release(*this);
+  }
+}
+
+void WsgiCall::pull() {
+  if (state_ != State::Streaming) {
+    return;
+  }
+  py::gil_scoped_acquire gil;
+  try {
+    if (!CallAccess::pullItem(*this)) {
+      state_ = State::Finished;
+    }
+  } catch (py::error_already_set& e) {
+    CallAccess::fail(*this, formatException(e));
+  } catch (const std::exception& e) {
+    CallAccess::fail(*this, e.what());
+  }
+  if (state_ != State::Streaming) {
+    CallAccess::release(*this);
+  }
+}
+
+void WsgiCall::reset() {
+  if (impl_->holdsPython()) {
+    py::gil_scoped_acquire gil;
+    CallAccess::release(*this);
+  }
+  if (file_.fd >= 0) {
+    ::close(file_.fd);
+  }
+  state_ = State::Idle;
+  status_.clear();
+  headers_.clear();
+  body_.clear();
+  file_ = FileBody{};
+  error_.clear();
+}
+
+}  // namespace appserver::embed

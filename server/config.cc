@@ -1,0 +1,133 @@
+// config.cc: the command line, on CLI11.
+//
+// Thread: the master, before any fork.
+#include "config.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+namespace appserver::server {
+
+namespace {
+
+constexpr const char* kVersion = "appserver 0.1.0";
+
+int defaultWorkers() {
+  const char* value = std::getenv("WEB_CONCURRENCY");  // Gunicorn's default, kept
+  if (value == nullptr || *value == '\0') {
+    return 1;
+  }
+  try {
+    return std::stoi(value);
+  } catch (const std::exception&) {
+    throw ConfigError(std::string("WEB_CONCURRENCY is not a number: '") + value + "'");
+  }
+}
+
+void addServerOptions(CLI::App& cli, Config& c) {
+  cli.add_option("-b,--bind", c.binds,
+                 "Socket to bind: HOST:PORT, [IPV6]:PORT, unix:PATH, fd://N "
+                 "(repeatable; default 127.0.0.1:8000)");
+  cli.add_option("-w,--workers", c.workers, "Worker processes (default $WEB_CONCURRENCY or 1)")
+      ->check(CLI::Range(1, 1024));
+  cli.add_option("--threads", c.threads, "Threads per worker running the app")
+      ->check(CLI::Range(1, 1024));
+  cli.add_option("--chdir", c.chdir, "Change to this directory before loading the app");
+  cli.add_option("--pythonpath", c.python_path, "Comma-separated directories to add to sys.path")
+      ->delimiter(',');
+  cli.add_option("-e,--env", c.env, "KEY=VALUE set in the environment (repeatable)")
+      ->check([](const std::string& v) {
+        return v.find('=') == std::string::npos || v.front() == '=' ? "expected KEY=VALUE" : "";
+      });
+  cli.add_option("--backlog", c.backlog, "Listen queue length")->check(CLI::Range(1, 65535));
+  cli.add_option("--keep-alive", c.keep_alive,
+                 "Seconds to wait for the next request on a "
+                 "keep-alive connection")
+      ->check(CLI::Range(0.0, 3600.0));
+  cli.add_option("-t,--timeout", c.timeout, "Seconds of silence before a worker is killed")
+      ->check(CLI::Range(0.0, 86400.0));
+  cli.add_option("--graceful-timeout", c.graceful_timeout,
+                 "Seconds workers get to finish "
+                 "in-flight requests on a graceful stop")
+      ->check(CLI::Range(0.0, 86400.0));
+}
+
+void addLimitOptions(CLI::App& cli, Config& c) {
+  cli.add_option("--limit-request-line", c.limit_request_line,
+                 "Longest request line in bytes (0 = 8190 max)")
+      ->check(CLI::Range(0, 8190));
+  cli.add_option("--limit-request-fields", c.limit_request_fields,
+                 "Most header fields in a request")
+      ->check(CLI::Range(0, 32768));
+  cli.add_option("--limit-request-field_size", c.limit_request_field_size,
+                 "Largest header field in bytes (0 = no limit beyond 64 KiB)")
+      ->check(CLI::Range(0, 65536));
+  cli.add_option("--limit-request-body", c.limit_request_body,
+                 "Largest request body in bytes (above: 413)")
+      ->check(CLI::Range(0LL, 1LL << 40));
+  cli.add_option("--body-memory-limit", c.body_memory_limit,
+                 "Body bytes kept in memory; "
+                 "larger bodies are spooled to a file in --worker-tmp-dir")
+      ->check(CLI::Range(0LL, 1LL << 32));
+  cli.add_option("--header-timeout", c.header_timeout, "Seconds for a request head to arrive")
+      ->check(CLI::Range(0.1, 3600.0));
+  cli.add_option("--body-timeout", c.body_timeout, "Seconds without progress reading a body")
+      ->check(CLI::Range(0.1, 3600.0));
+  cli.add_option("--write-timeout", c.write_timeout,
+                 "Seconds without progress writing to a "
+                 "client")
+      ->check(CLI::Range(0.1, 3600.0));
+  cli.add_option("--worker-tmp-dir", c.worker_tmp_dir, "Directory for spooled request bodies");
+}
+
+void addLogOptions(CLI::App& cli, Config& c) {
+  cli.add_option("--access-logfile", c.access_logfile, "Access log file ('-' = stdout)");
+  cli.add_option("--access-logformat", c.access_logformat, "Access log format (Gunicorn atoms)");
+  cli.add_option("--error-logfile,--log-file", c.error_logfile, "Error log file ('-' = stderr)");
+  cli.add_option("--log-level", c.log_level, "debug, info, warning, error or critical")
+      ->check(CLI::IsMember({"debug", "info", "warning", "error", "critical"}, CLI::ignore_case));
+}
+
+void applyDefaults(Config& c) {
+  if (c.binds.empty()) {
+    c.binds.push_back("127.0.0.1:8000");
+  }
+  // Gunicorn reads 0 as "the largest allowed".
+  if (c.limit_request_line == 0) {
+    c.limit_request_line = 8190;
+  }
+  if (c.limit_request_field_size == 0) {
+    c.limit_request_field_size = 65536;
+  }
+  if (c.limit_request_fields == 0) {
+    c.limit_request_fields = 32768;
+  }
+}
+
+}  // namespace
+
+bool parseCommandLine(int argc, char** argv, Config& config) {
+  config.workers = defaultWorkers();
+  CLI::App cli("appserver: a pre-fork WSGI server with built-in JWT verification", "appserver");
+  cli.set_version_flag("-v,--version", kVersion);
+  cli.add_option("app", config.app, "The WSGI application, MODULE[:CALLABLE]")->required();
+  addServerOptions(cli, config);
+  addLimitOptions(cli, config);
+  addLogOptions(cli, config);
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << cli.help();
+    return false;
+  } catch (const CLI::CallForVersion&) {
+    std::cout << kVersion << "\n";
+    return false;
+  } catch (const CLI::ParseError& e) {
+    throw ConfigError(e.what());
+  }
+  applyDefaults(config);
+  return true;
+}
+
+}  // namespace appserver::server

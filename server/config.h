@@ -1,0 +1,51 @@
+// config.h: the server's settings and the command line that sets them.
+//
+// Every option Gunicorn also has keeps Gunicorn's spelling, default and meaning, so a
+// Gunicorn command line works unchanged (docs/configuration.md lists them all).
+// Thread: the master, before any fork.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace appserver::server {
+
+// A setting that cannot be honoured; main() prints it on one line and exits with status 2.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Config {
+  std::string app;  // MODULE[:CALLABLE]
+  std::vector<std::string> binds;
+  int workers = 1;
+  int threads = 1;
+  std::string chdir;
+  std::vector<std::string> python_path;
+  std::vector<std::string> env;  // KEY=VALUE
+  int backlog = 2048;
+  double keep_alive = 2;  // seconds an idle keep-alive connection waits for a request
+  double timeout = 30;    // seconds before a silent worker is killed
+  double graceful_timeout = 30;
+  int limit_request_line = 4094;
+  int limit_request_fields = 100;
+  int limit_request_field_size = 8190;
+  long long limit_request_body = 1LL << 30;  // bytes; above it: 413
+  long long body_memory_limit = 1 << 20;     // bytes kept in memory; beyond: a temporary file
+  double header_timeout = 30;                // seconds for a whole request head to arrive
+  double body_timeout = 30;                  // seconds without progress while reading a body
+  double write_timeout = 30;   // seconds without progress while the client does not read
+  std::string access_logfile;  // "" = none, "-" = stdout
+  std::string access_logformat = R"(%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s")";
+  std::string error_logfile = "-";  // "-" = stderr
+  std::string log_level = "info";
+  std::string worker_tmp_dir;  // where large request bodies are spooled; "" = $TMPDIR or /tmp
+};
+
+// Parses argv. Returns false when the process should exit with status 0 (--help, --version
+// printed). Throws ConfigError for anything invalid.
+bool parseCommandLine(int argc, char** argv, Config& config);
+
+}  // namespace appserver::server

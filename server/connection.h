@@ -1,0 +1,113 @@
+// connection.h: one accepted client connection inside a worker.
+//
+// Reads from the socket into the worker's shared read buffer and feeds the HttpParser;
+// each complete request (head and whole body) goes to the AppRunner, and the response is
+// written back: head and first body bytes in one writev, then more body as fast as the
+// client reads it (the app's iterable is pulled only after the previous write finished),
+// or a file with sendfile. One request at a time, in order; pipelined bytes wait in
+// pending_. Owns its socket handle and its timer and deletes itself in the last close
+// callback (docs/architecture.md#ownership).
+// Thread: the worker's loop thread, except runJob(), which runs where the AppRunner says.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <string>
+
+#include "app_runner.h"
+#include "embed/wsgi_app.h"
+#include "http_parser.h"
+#include "http_response.h"
+
+namespace appserver::server {
+
+class Worker;
+struct Listener;
+
+class Connection : public AppJob {
+ public:
+  Connection(Worker& worker, const Listener& listener);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Accepts the next client of server and starts reading. Returns a libuv error code.
+  int accept(uv_stream_t* server);
+  // Closes at once: drops pending writes, releases the app's iterable. Idempotent.
+  void close();
+  // Graceful worker stop: close now if between requests, else after the current response.
+  void closeWhenIdle();
+
+  void runJob() override;
+  void jobDone() override;
+
+ private:
+  friend struct ConnectionCallbacks;
+  enum class State { Open, Closing, Closed };
+  enum class Phase {
+    Waiting,    // between requests (or before the first): nothing of a request yet
+    Receiving,  // a request has begun: head or body being read
+    Calling,    // the app runs (start or pull) for the current request
+    Writing,    // a response write is in flight
+    Lingering,  // the last response is out; draining input until EOF before closing
+  };
+
+  ~Connection() override;
+  uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&socket_); }
+
+  void handleRead(ssize_t nread, const uv_buf_t* buf);
+  void handleWriteDone(int status);
+  void handleTimeout();
+  void handleClosed();
+
+  void feed(std::string_view data);
+  void afterParse(HttpParser::Result result, std::string_view rest);
+  void dispatch();
+  void respond();
+  void sendMore();
+  void sendFile();
+  void finishResponse();
+  void startNextRequest();
+  void refuse(int status, std::string_view reason);
+  void linger();
+  void write(std::initializer_list<std::string_view> pieces);
+  void armTimer(double seconds);
+  void logAccess(int status);
+
+  Worker& worker_;
+  const Listener& listener_;
+  union {
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } socket_;
+  uv_timer_t timer_;
+  uv_write_t write_req_;
+  uv_write_t continue_req_;
+  uv_shutdown_t shutdown_req_;
+  State state_ = State::Open;
+  Phase phase_ = Phase::Waiting;
+  int open_handles_ = 0;
+  bool served_one_ = false;     // a request was answered (the keep-alive timeout applies)
+  bool close_after_ = false;    // the connection ends after the current response
+  bool continue_sent_ = false;  // "100 Continue" went out for the current request
+  bool reading_ = false;
+  bool refusing_ = false;  // the response in flight refuses a request: close after it
+
+  std::string remote_addr_;
+  int remote_port_ = 0;
+  std::string pending_;  // bytes read but not yet parsed (pipelined requests)
+  HttpParser parser_;
+  embed::WsgiCall call_;
+  bool call_started_ = false;  // runJob() starts the call (else it pulls)
+
+  std::string out_;       // the head and framing of the write in flight
+  std::string out_body_;  // body bytes of the write in flight (taken from the call)
+  ResponseFraming framing_;
+  uint64_t body_sent_ = 0;  // body bytes sent for the current response
+  int64_t file_offset_ = 0;
+  int64_t file_left_ = 0;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::system_clock::time_point started_wall_;
+};
+
+}  // namespace appserver::server

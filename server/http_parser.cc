@@ -1,0 +1,389 @@
+// http_parser.cc: llhttp callbacks, limits and the framing checks llhttp leaves to us.
+//
+// Thread: the worker's loop thread.
+#include "http_parser.h"
+
+#include <strings.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace appserver::server {
+
+namespace {
+
+// Gunicorn's limit_request_field_size counts the whole line: name, ": ", value and CRLF.
+constexpr uint32_t kLineOverhead = 4;
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// RFC 9110 tchar.
+bool isTokenChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// data starts with a method token followed by a space: a method, just not one llhttp knows.
+bool isUnknownMethod(std::string_view data) {
+  const size_t space = data.find(' ');
+  return space != std::string_view::npos && space > 0 &&
+         std::all_of(data.begin(), data.begin() + space, isTokenChar);
+}
+
+HttpParser& owner(llhttp_t* p) { return *static_cast<HttpParser*>(p->data); }
+
+}  // namespace
+
+// The C trampolines llhttp calls; each forwards to the parser's handle<Event>.
+struct ParserCallbacks {
+  static int onMessageBegin(llhttp_t* p) {
+    owner(p).in_message_ = true;
+    return HPE_OK;
+  }
+  static int onUrl(llhttp_t* p, const char* at, size_t n) { return owner(p).handleUrl({at, n}); }
+  static int onHeaderField(llhttp_t* p, const char* at, size_t n) {
+    return owner(p).handleField({at, n});
+  }
+  static int onHeaderValue(llhttp_t* p, const char* at, size_t n) {
+    return owner(p).handleValue({at, n});
+  }
+  static int onHeaderFieldComplete(llhttp_t* p) {
+    HttpParser& self = owner(p);
+    return self.head_complete_ ? self.checkTrailerName() : HPE_OK;
+  }
+  static int onHeaderValueComplete(llhttp_t* p) {
+    owner(p).in_value_ = true;  // also for an empty value, which has no on_header_value
+    return HPE_OK;
+  }
+  static int onHeadersComplete(llhttp_t* p) { return owner(p).handleHeadersComplete(); }
+  static int onBody(llhttp_t* p, const char* at, size_t n) { return owner(p).handleBody({at, n}); }
+  static int onMessageComplete(llhttp_t* p) {
+    HttpParser& self = owner(p);
+    self.request_.keep_alive = self.request_.keep_alive && llhttp_should_keep_alive(p) != 0;
+    self.complete_ = true;
+    return HPE_PAUSED;  // one request at a time; the rest waits in the connection's buffer
+  }
+};
+
+std::string_view HttpRequest::header(std::string_view name) const {
+  for (const embed::HeaderView& h : headers) {
+    if (equalsIgnoreCase(h.name, name)) {
+      return h.value;
+    }
+  }
+  return {};
+}
+
+HttpParser::HttpParser(const HttpLimits& limits, uint64_t body_memory_limit, std::string tmp_dir)
+    : limits_(limits) {
+  llhttp_settings_init(&settings_);
+  settings_.on_message_begin = ParserCallbacks::onMessageBegin;
+  settings_.on_url = ParserCallbacks::onUrl;
+  settings_.on_header_field = ParserCallbacks::onHeaderField;
+  settings_.on_header_value = ParserCallbacks::onHeaderValue;
+  settings_.on_header_field_complete = ParserCallbacks::onHeaderFieldComplete;
+  settings_.on_header_value_complete = ParserCallbacks::onHeaderValueComplete;
+  settings_.on_headers_complete = ParserCallbacks::onHeadersComplete;
+  settings_.on_body = ParserCallbacks::onBody;
+  settings_.on_message_complete = ParserCallbacks::onMessageComplete;
+  llhttp_init(&parser_, HTTP_REQUEST, &settings_);
+  parser_.data = this;
+  request_.body.configure(body_memory_limit, std::move(tmp_dir));
+}
+
+void HttpParser::reset() {
+  request_.head.clear();
+  request_.headers.clear();
+  request_.method = request_.target = request_.path = request_.query = request_.protocol = {};
+  request_.content_length = -1;
+  request_.chunked = request_.expect_continue = false;
+  request_.keep_alive = true;
+  request_.body.release();
+  fields_.clear();
+  url_len_ = 0;
+  trailers_ = 0;
+  trailer_name_.clear();
+  in_value_ = in_message_ = head_complete_ = complete_ = false;
+}
+
+void HttpParser::next() {
+  reset();
+  llhttp_resume(&parser_);
+}
+
+int HttpParser::fail(int status, const char* reason) {
+  error_status_ = status;
+  error_reason_ = reason;
+  llhttp_set_error_reason(&parser_, reason);
+  return HPE_USER;
+}
+
+HttpParser::Result HttpParser::execute(std::string_view data, size_t& consumed) {
+  exec_begin_ = data.data();
+  const llhttp_errno_t rc = llhttp_execute(&parser_, data.data(), data.size());
+  consumed = rc == HPE_OK ? data.size()
+                          : static_cast<size_t>(llhttp_get_error_pos(&parser_) - data.data());
+  if (consumed > 0) {
+    last_byte_ = data[consumed - 1];
+  }
+  if (rc == HPE_OK) {
+    return Result::NeedMore;
+  }
+  if (rc == HPE_PAUSED && complete_) {
+    return Result::Complete;
+  }
+  if (error_status_ == 0) {
+    // llhttp's own refusals: malformed syntax gets 400 (RFC 9112), except a well-formed
+    // method llhttp does not know (501, RFC 9110 15.6.2) and an unknown version (505).
+    error_status_ = rc == HPE_INVALID_VERSION                           ? 505
+                    : rc == HPE_INVALID_METHOD && isUnknownMethod(data) ? 501
+                                                                        : 400;
+    error_reason_ = llhttp_get_error_reason(&parser_) != nullptr ? llhttp_get_error_reason(&parser_)
+                                                                 : llhttp_errno_name(rc);
+  }
+  return Result::Error;
+}
+
+HttpParser::Result HttpParser::finish() {
+  if (!in_message_) {
+    return Result::NeedMore;
+  }
+  const llhttp_errno_t rc = llhttp_finish(&parser_);
+  if (rc == HPE_OK && complete_) {
+    return Result::Complete;
+  }
+  error_status_ = 400;
+  error_reason_ = "the client closed the connection inside a request";
+  return Result::Error;
+}
+
+int HttpParser::handleUrl(std::string_view piece) {
+  url_len_ += static_cast<uint32_t>(piece.size());
+  if (url_len_ > limits_.request_line) {
+    return fail(414, "request line too long");
+  }
+  request_.head.append(piece);
+  return HPE_OK;
+}
+
+bool HttpParser::precededByLineFeed(std::string_view piece) const {
+  const char before = piece.data() > exec_begin_ ? piece.data()[-1] : last_byte_;
+  return before == '\n';
+}
+
+int HttpParser::handleField(std::string_view piece) {
+  if (head_complete_) {
+    return handleTrailerField(piece);
+  }
+  if (in_value_ || fields_.empty()) {
+    if (fields_.size() >= limits_.fields) {
+      return fail(431, "too many header fields");
+    }
+    const auto at = static_cast<uint32_t>(request_.head.size());
+    fields_.push_back({at, 0, at, 0});
+    in_value_ = false;
+  }
+  Field& f = fields_.back();
+  f.name_len += static_cast<uint32_t>(piece.size());
+  f.value_at = f.name_at + f.name_len;
+  if (f.name_len + kLineOverhead > limits_.field_size) {
+    return fail(431, "header field too large");
+  }
+  request_.head.append(piece);
+  return HPE_OK;
+}
+
+int HttpParser::handleValue(std::string_view piece) {
+  if (head_complete_) {
+    return precededByLineFeed(piece) ? fail(400, "obsolete line folding in a trailer") : HPE_OK;
+  }
+  Field& f = fields_.back();
+  f.value_len += static_cast<uint32_t>(piece.size());
+  if (f.name_len + f.value_len + kLineOverhead > limits_.field_size) {
+    return fail(431, "header field too large");
+  }
+  if (precededByLineFeed(piece)) {
+    return fail(400, "obsolete line folding in a header value");  // RFC 9112 5.2 lets us refuse
+  }
+  request_.head.append(piece);
+  return HPE_OK;
+}
+
+// Trailers never reach the app (WSGI has no place for them); the ones that could change how
+// the message is framed or routed are refused (RFC 9110 6.5.1), the rest dropped.
+int HttpParser::handleTrailerField(std::string_view piece) {
+  if (in_value_) {
+    trailer_name_.clear();
+    in_value_ = false;
+    if (++trailers_ > limits_.fields) {
+      return fail(431, "too many trailer fields");
+    }
+  }
+  trailer_name_.append(piece);
+  if (trailer_name_.size() + kLineOverhead > limits_.field_size) {
+    return fail(431, "trailer field too large");
+  }
+  return HPE_OK;
+}
+
+int HttpParser::checkTrailerName() {
+  for (std::string_view forbidden : {"content-length", "transfer-encoding", "host", "connection",
+                                     "keep-alive", "te", "trailer", "upgrade", "expect"}) {
+    if (equalsIgnoreCase(trailer_name_, forbidden)) {
+      return fail(400, "forbidden trailer field");
+    }
+  }
+  return HPE_OK;
+}
+
+int HttpParser::handleHeadersComplete() {
+  head_complete_ = true;
+  HttpRequest& r = request_;
+  const std::string_view head = r.head;
+  r.target = head.substr(0, url_len_);
+  r.headers.reserve(fields_.size());
+  for (const Field& f : fields_) {
+    r.headers.push_back(
+        {head.substr(f.name_at, f.name_len), trim(head.substr(f.value_at, f.value_len))});
+  }
+  r.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
+  if (parser_.http_major == 1 && parser_.http_minor == 1) {
+    r.protocol = "HTTP/1.1";
+  } else if (parser_.http_major == 1 && parser_.http_minor == 0) {
+    r.protocol = "HTTP/1.0";
+  } else {
+    return fail(505, "HTTP version not supported");
+  }
+  if (const int rc = checkFraming(); rc != HPE_OK) {
+    return rc;
+  }
+  return splitTarget();
+}
+
+// Where two parsers could disagree on where this message ends, refuse it (docs/security.md).
+int HttpParser::checkFraming() {
+  HttpRequest& r = request_;
+  const bool http11 = r.protocol == "HTTP/1.1";
+  size_t hosts = 0;
+  size_t types = 0;
+  size_t lengths = 0;
+  size_t codings = 0;
+  std::string_view te;
+  std::string_view length;
+  std::string_view expect;
+  for (const embed::HeaderView& h : r.headers) {
+    if (equalsIgnoreCase(h.name, "host")) {
+      ++hosts;
+    } else if (equalsIgnoreCase(h.name, "content-type")) {
+      ++types;
+    } else if (equalsIgnoreCase(h.name, "content-length")) {
+      ++lengths;
+      length = h.value;
+    } else if (equalsIgnoreCase(h.name, "transfer-encoding")) {
+      ++codings;
+      te = h.value;
+    } else if (equalsIgnoreCase(h.name, "expect")) {
+      expect = h.value;
+    } else if (equalsIgnoreCase(h.name, "connection") && equalsIgnoreCase(h.value, "close")) {
+      r.keep_alive = false;
+    }
+  }
+  // A missing Host is accepted (docs/security.md): it cannot change framing or routing here.
+  if (hosts > 1) {
+    return fail(400, "repeated Host header");
+  }
+  if (types > 1) {
+    return fail(400, "repeated Content-Type header");  // apps would disagree on which one counts
+  }
+  if (codings > 0) {
+    if (!http11) {
+      return fail(400, "Transfer-Encoding in an HTTP/1.0 request");
+    }
+    if (lengths > 0) {
+      return fail(400, "both Content-Length and Transfer-Encoding");
+    }
+    if (codings > 1 || !equalsIgnoreCase(te, "chunked")) {
+      const size_t comma = te.rfind(',');
+      const std::string_view last =
+          trim(comma == std::string_view::npos ? te : te.substr(comma + 1));
+      return codings == 1 && equalsIgnoreCase(last, "chunked")
+                 ? fail(501, "transfer coding not implemented")
+                 : fail(400, "Transfer-Encoding does not end in chunked");
+    }
+    r.chunked = true;
+  }
+  if (lengths > 1) {
+    return fail(400, "repeated Content-Length");
+  }
+  if (lengths == 1) {
+    if (length.empty() || length.size() > 18 ||
+        length.find_first_not_of("0123456789") != std::string_view::npos) {
+      return fail(400, "malformed Content-Length");
+    }
+    r.content_length = std::stoll(std::string(length));
+    if (static_cast<uint64_t>(r.content_length) > limits_.body) {
+      return fail(413, "request body too large");
+    }
+  }
+  if (!expect.empty() && http11) {
+    if (!equalsIgnoreCase(expect, "100-continue")) {
+      return fail(417, "unsupported expectation");
+    }
+    r.expect_continue = true;
+  }
+  return HPE_OK;
+}
+
+int HttpParser::splitTarget() {
+  HttpRequest& r = request_;
+  std::string_view t = r.target;
+  if (t == "*") {
+    return r.method == "OPTIONS" ? HPE_OK : fail(400, "'*' target outside OPTIONS");
+  }
+  if (r.method == "CONNECT") {
+    return HPE_OK;  // authority-form: no path; the app decides what CONNECT means
+  }
+  if (t.empty() || t.front() != '/') {
+    const size_t scheme = t.find("://");
+    const std::string_view name = t.substr(0, scheme);
+    if (scheme == std::string_view::npos ||
+        !(equalsIgnoreCase(name, "http") || equalsIgnoreCase(name, "https"))) {
+      return fail(400, "invalid request-target");
+    }
+    // absolute-form (RFC 9112 3.2.2): the path starts after the authority.
+    const size_t slash = t.find_first_of("/?#", scheme + 3);
+    t = slash == std::string_view::npos ? std::string_view() : t.substr(slash);
+  }
+  t = t.substr(0, t.find('#'));
+  const size_t q = t.find('?');
+  r.path = t.substr(0, q);
+  r.query = q == std::string_view::npos ? std::string_view() : t.substr(q + 1);
+  if (r.path.empty()) {
+    r.path = "/";
+  }
+  return HPE_OK;
+}
+
+int HttpParser::handleBody(std::string_view piece) {
+  if (request_.body.size() + piece.size() > limits_.body) {
+    return fail(413, "request body too large");
+  }
+  if (!request_.body.append(piece)) {
+    return fail(500, "the request body could not be stored");
+  }
+  return HPE_OK;
+}
+
+}  // namespace appserver::server

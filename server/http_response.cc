@@ -1,0 +1,156 @@
+// http_response.cc: response heads, the cached Date header and error answers.
+//
+// Thread: the worker's loop thread.
+#include "http_response.h"
+
+#include <fmt/format.h>
+#include <strings.h>
+#include <time.h>
+
+#include "http_parser.h"
+
+namespace appserver::server {
+
+namespace {
+
+constexpr std::string_view kServerHeader = "Server: appserver\r\n";
+
+bool is(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool isHopByHop(std::string_view name) {
+  return is(name, "connection") || is(name, "keep-alive") || is(name, "proxy-connection") ||
+         is(name, "transfer-encoding") || is(name, "te") || is(name, "upgrade") ||
+         is(name, "trailer");
+}
+
+// "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n", formatted at most once a second.
+std::string_view dateHeader() {
+  static thread_local time_t cached_at = 0;
+  static thread_local char line[64];
+  static thread_local size_t len = 0;
+  const time_t now = ::time(nullptr);
+  if (now != cached_at) {
+    tm gmt{};
+    ::gmtime_r(&now, &gmt);
+    len = ::strftime(line, sizeof(line), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &gmt);
+    cached_at = now;
+  }
+  return {line, len};
+}
+
+// A Content-Length value as RFC 9110 8.6 allows it; -1 when malformed.
+int64_t parseLength(std::string_view v) {
+  if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string_view::npos) {
+    return -1;
+  }
+  return std::stoll(std::string(v));
+}
+
+}  // namespace
+
+ResponseFraming buildHead(std::string& out, const HttpRequest& request, const embed::WsgiCall& call,
+                          bool body_known, uint64_t body_size, bool keep_alive) {
+  ResponseFraming f;
+  const std::string_view status = call.status();
+  f.status = (status[0] - '0') * 100 + (status[1] - '0') * 10 + (status[2] - '0');
+  f.send_body = request.method != "HEAD" && f.status != 204 && f.status != 304;
+  f.close = !keep_alive;
+  out.append("HTTP/1.1 ").append(status).append("\r\n");
+  bool has_server = false;
+  bool has_date = false;
+  for (const embed::ResponseHeader& h : call.headers()) {
+    if (isHopByHop(h.name)) {
+      f.close = f.close || (is(h.name, "connection") && is(h.value, "close"));
+      continue;
+    }
+    if (is(h.name, "content-length")) {
+      const int64_t n = parseLength(h.value);
+      f.bad_length = f.bad_length || n < 0 || (f.length >= 0 && f.length != n);
+      f.length = n;
+    }
+    has_server = has_server || is(h.name, "server");
+    has_date = has_date || is(h.name, "date");
+    out.append(h.name).append(": ").append(h.value).append("\r\n");
+  }
+  const bool bodyless_status = f.status == 204 || f.status == 304;
+  if (f.length < 0 && body_known && !bodyless_status) {
+    f.length = static_cast<int64_t>(body_size);
+    fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", body_size);
+  } else if (f.length < 0 && !bodyless_status) {
+    if (request.protocol == "HTTP/1.1") {
+      f.chunked = true;
+      out.append("Transfer-Encoding: chunked\r\n");
+    } else {
+      f.close = true;  // HTTP/1.0 without a length: the close ends the body
+    }
+  }
+  if (!has_server) {
+    out.append(kServerHeader);
+  }
+  if (!has_date) {
+    out.append(dateHeader());
+  }
+  if (f.close) {
+    out.append("Connection: close\r\n");
+  } else if (request.protocol == "HTTP/1.0") {
+    out.append("Connection: keep-alive\r\n");
+  }
+  out.append("\r\n");
+  return f;
+}
+
+std::string_view reasonPhrase(int status) {
+  switch (status) {
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 417:
+      return "Expectation Failed";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Error";
+  }
+}
+
+std::string simpleResponse(int status, bool close,
+                           const std::vector<std::pair<std::string, std::string>>& extra) {
+  const std::string body = fmt::format("{} {}\n", status, reasonPhrase(status));
+  std::string out = fmt::format("HTTP/1.1 {} {}\r\n", status, reasonPhrase(status));
+  out.append(kServerHeader).append(dateHeader());
+  for (const auto& [name, value] : extra) {
+    out.append(name).append(": ").append(value).append("\r\n");
+  }
+  fmt::format_to(std::back_inserter(out),
+                 "Content-Type: text/plain; charset=utf-8\r\n"
+                 "Content-Length: {}\r\n{}\r\n{}",
+                 body.size(), close ? "Connection: close\r\n" : "", body);
+  return out;
+}
+
+std::string_view continueResponse() { return "HTTP/1.1 100 Continue\r\n\r\n"; }
+
+void appendChunkHeader(std::string& out, size_t n) {
+  fmt::format_to(std::back_inserter(out), "{:x}\r\n", n);
+}
+
+}  // namespace appserver::server

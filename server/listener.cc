@@ -1,0 +1,190 @@
+// listener.cc: parsing Gunicorn-style bind addresses and binding them.
+//
+// Thread: the master, before any fork.
+#include "listener.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "config.h"
+
+namespace appserver::server {
+
+namespace {
+
+constexpr int kDefaultPort = 8000;
+
+[[noreturn]] void fail(const std::string& bind, const std::string& why) {
+  throw ConfigError("cannot bind " + bind + ": " + why);
+}
+
+// Fills in name/host/port from what the socket is actually bound to (port 0 becomes real).
+void describe(Listener& l) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  ::getsockname(l.fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  char text[INET6_ADDRSTRLEN] = "";
+  if (ss.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
+    ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text));
+    l.port = ntohs(in->sin_port);
+    l.host = text;
+    l.name = "http://" + l.host + ":" + std::to_string(l.port);
+  } else if (ss.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text));
+    l.port = ntohs(in6->sin6_port);
+    l.host = text;
+    l.name = "http://[" + l.host + "]:" + std::to_string(l.port);
+  } else if (ss.ss_family == AF_UNIX) {
+    l.kind = Listener::Kind::Unix;
+    l.host = reinterpret_cast<const sockaddr_un*>(&ss)->sun_path;
+    l.name = "unix:" + l.host;
+  }
+}
+
+Listener bindUnix(const std::string& bind, const std::string& path, int backlog) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
+    fail(bind, "socket path is empty or too long");
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+    ::unlink(path.c_str());  // a stale socket from an earlier run
+  }
+  Listener l;
+  l.fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (l.fd < 0 || ::bind(l.fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::listen(l.fd, backlog) != 0) {
+    const std::string why = std::strerror(errno);
+    if (l.fd >= 0) {
+      ::close(l.fd);
+    }
+    fail(bind, why);
+  }
+  describe(l);
+  l.owns_path = true;
+  return l;
+}
+
+Listener adoptFd(const std::string& bind, const std::string& number) {
+  Listener l;
+  try {
+    l.fd = std::stoi(number);
+  } catch (const std::exception&) {
+    fail(bind, "not a descriptor number");
+  }
+  int type = 0;
+  socklen_t len = sizeof(type);
+  if (::getsockopt(l.fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) {
+    fail(bind, "not a stream socket");
+  }
+  describe(l);
+  return l;
+}
+
+// Splits "host:port", "[v6]:port" or "host" (port 8000, as Gunicorn).
+void splitHostPort(const std::string& bind, std::string& host, std::string& port) {
+  if (!bind.empty() && bind.front() == '[') {
+    const size_t close = bind.find(']');
+    if (close == std::string::npos) {
+      fail(bind, "missing ']'");
+    }
+    host = bind.substr(1, close - 1);
+    port = close + 1 < bind.size() && bind[close + 1] == ':' ? bind.substr(close + 2) : "";
+  } else {
+    const size_t colon = bind.rfind(':');
+    host = colon == std::string::npos ? bind : bind.substr(0, colon);
+    port = colon == std::string::npos ? "" : bind.substr(colon + 1);
+  }
+  if (port.empty()) {
+    port = std::to_string(kDefaultPort);
+  }
+  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
+      std::stoi(port) > 65535) {
+    fail(bind, "invalid port '" + port + "'");
+  }
+}
+
+Listener bindTcp(const std::string& bind, int backlog) {
+  std::string host;
+  std::string port;
+  splitHostPort(bind, host, port);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (const int rc =
+          ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &found);
+      rc != 0) {
+    fail(bind, ::gai_strerror(rc));
+  }
+  const addrinfo* ai = found;
+  Listener l;
+  l.fd = ::socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  if (l.fd >= 0) {
+    ::setsockopt(l.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ai->ai_family == AF_INET6) {
+      ::setsockopt(l.fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    }
+  }
+  const bool ok =
+      l.fd >= 0 && ::bind(l.fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(l.fd, backlog) == 0;
+  const std::string why = ok ? "" : std::strerror(errno);
+  ::freeaddrinfo(found);
+  if (!ok) {
+    if (l.fd >= 0) {
+      ::close(l.fd);
+    }
+    fail(bind, why);
+  }
+  describe(l);
+  return l;
+}
+
+}  // namespace
+
+std::vector<Listener> bindListeners(const std::vector<std::string>& binds, int backlog) {
+  std::vector<Listener> out;
+  try {
+    for (const std::string& bind : binds) {
+      if (bind.starts_with("unix:")) {
+        out.push_back(bindUnix(bind, bind.substr(5), backlog));
+      } else if (bind.starts_with("fd://")) {
+        out.push_back(adoptFd(bind, bind.substr(5)));
+      } else {
+        out.push_back(bindTcp(bind, backlog));
+      }
+    }
+  } catch (...) {
+    closeListeners(out);
+    throw;
+  }
+  return out;
+}
+
+void closeListeners(std::vector<Listener>& listeners, bool remove_files) {
+  for (Listener& l : listeners) {
+    if (remove_files && l.owns_path) {
+      ::unlink(l.host.c_str());
+    }
+    if (l.fd >= 0) {
+      ::close(l.fd);
+      l.fd = -1;
+    }
+  }
+}
+
+}  // namespace appserver::server

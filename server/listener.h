@@ -1,0 +1,30 @@
+// listener.h: the listening sockets, bound by the master before any worker is forked.
+//
+// Workers inherit the descriptors across fork() and adopt them into their own loops.
+// Thread: the master (binding); workers only read the fields.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace appserver::server {
+
+struct Listener {
+  enum class Kind { Tcp, Unix };
+  int fd = -1;
+  Kind kind = Kind::Tcp;
+  std::string name;  // for logs: "http://127.0.0.1:8000", "unix:/run/app.sock"
+  std::string host;  // the bound address, SERVER_NAME when a request has no Host
+  int port = 0;
+  bool owns_path = false;  // a Unix socket file this process created (removed at exit)
+};
+
+// Binds every address (HOST:PORT, [IPV6]:PORT, HOST, unix:PATH, fd://N) and listens.
+// Throws ConfigError naming the address and the reason when one cannot be bound.
+std::vector<Listener> bindListeners(const std::vector<std::string>& binds, int backlog);
+
+// Closes every listener's descriptor; with remove_files, also deletes the Unix socket files
+// this process created.
+void closeListeners(std::vector<Listener>& listeners, bool remove_files = false);
+
+}  // namespace appserver::server

@@ -1,0 +1,275 @@
+// master.cc: forking, reaping and signals in the master.
+//
+// Thread: the master's only thread; onSignal() runs in signal context and only writes
+// the signal number into the self-pipe.
+#include "master.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "log.h"
+#include "worker.h"
+
+namespace appserver::server {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kBootWindow = std::chrono::seconds(1);  // a death this soon counts as a boot failure
+constexpr int kMaxQuickDeaths = 5;
+constexpr int kHandledSignals[] = {SIGTERM, SIGINT,  SIGQUIT, SIGHUP,  SIGTTIN,
+                                   SIGTTOU, SIGCHLD, SIGUSR1, SIGUSR2, SIGWINCH};
+
+int g_signal_pipe[2] = {-1, -1};  // the self-pipe: signal handler -> main loop
+
+void onSignal(int signum) {
+  const int saved = errno;
+  const char byte = static_cast<char>(signum);
+  [[maybe_unused]] const ssize_t n = ::write(g_signal_pipe[1], &byte, 1);
+  errno = saved;
+}
+
+// Waits up to timeout_ms for signals; returns the ones that arrived, in order.
+std::vector<int> waitForSignals(int timeout_ms) {
+  pollfd p{g_signal_pipe[0], POLLIN, 0};
+  std::vector<int> out;
+  if (::poll(&p, 1, timeout_ms) <= 0) {
+    return out;
+  }
+  char buf[64];
+  ssize_t n;
+  while ((n = ::read(g_signal_pipe[0], buf, sizeof(buf))) > 0) {
+    out.insert(out.end(), buf, buf + n);
+  }
+  return out;
+}
+
+std::string describeExit(int status) {
+  if (WIFSIGNALED(status)) {
+    const char* name = ::sigabbrev_np(WTERMSIG(status));
+    return std::string("was sent SIG") +
+           (name != nullptr ? name : std::to_string(WTERMSIG(status)));
+  }
+  return "exited with code " + std::to_string(WEXITSTATUS(status));
+}
+
+}  // namespace
+
+Master::Master(const Config& config, std::vector<Listener>& listeners)
+    : config_(config), listeners_(listeners), target_workers_(config.workers) {}
+
+void Master::installSignals() {
+  if (::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    throw ConfigError(std::string("cannot create the signal pipe: ") + std::strerror(errno));
+  }
+  struct sigaction sa {};
+  sa.sa_handler = onSignal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  for (int signum : kHandledSignals) {
+    ::sigaction(signum, &sa, nullptr);
+  }
+}
+
+int Master::run() {
+  installSignals();
+  logAt(LogLevel::Info, "Starting appserver 0.1.0");
+  for (const Listener& l : listeners_) {
+    logAt(LogLevel::Info, "Listening at: {} ({})", l.name, ::getpid());
+  }
+  logAt(LogLevel::Info, "Using worker: {}", config_.threads > 1 ? "threads" : "sync");
+  maintainWorkers();
+  while (halt_status_ < 0) {
+    for (int signum : waitForSignals(1000)) {
+      handleSignal(signum);
+    }
+    reap();
+    if (halt_status_ < 0) {
+      maintainWorkers();
+    }
+  }
+  if (!workers_.empty()) {
+    stopWorkers(false);
+  }
+  closeListeners(listeners_, /*remove_files=*/true);
+  logAt(LogLevel::Info, "Shutting down: Master");
+  return halt_status_;
+}
+
+int Master::activeWorkers() const {
+  int n = 0;
+  for (const auto& [pid, info] : workers_) {
+    n += info.retiring ? 0 : 1;
+  }
+  return n;
+}
+
+void Master::maintainWorkers() {
+  for (int n = activeWorkers(); n < target_workers_; ++n) {
+    spawnWorker();
+  }
+}
+
+void Master::spawnWorker() {
+  const pid_t master = ::getpid();
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    logAt(LogLevel::Error, "fork failed: {}", std::strerror(errno));
+    return;
+  }
+  if (pid > 0) {
+    workers_[pid] = WorkerInfo{Clock::now()};
+    logAt(LogLevel::Info, "Booting worker with pid: {}", pid);
+    return;
+  }
+  // The child: default signal dispositions (the worker's loop installs its own), no pipe,
+  // and never outliving the master.
+  for (int signum : kHandledSignals) {
+    ::signal(signum, SIG_DFL);
+  }
+  ::close(g_signal_pipe[0]);
+  ::close(g_signal_pipe[1]);
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (::getppid() != master) {
+    ::_exit(0);
+  }
+  int status = kExitBootError;
+  {
+    Worker worker(config_, listeners_, master);
+    status = worker.run();
+  }
+  std::fflush(nullptr);
+  ::_exit(status);
+}
+
+void Master::reap() {
+  int status = 0;
+  pid_t pid;
+  while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+    const auto it = workers_.find(pid);
+    if (it == workers_.end()) {
+      continue;
+    }
+    const WorkerInfo info = it->second;
+    workers_.erase(it);
+    const bool expected = info.retiring || stopping_;
+    const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!clean || !expected) {
+      logAt(expected ? LogLevel::Info : LogLevel::Error, "Worker (pid:{}) {}", pid,
+            describeExit(status));
+    }
+    if (WIFEXITED(status) &&
+        (WEXITSTATUS(status) == kExitAppLoadError || WEXITSTATUS(status) == kExitBootError)) {
+      logAt(LogLevel::Error, "{}; shutting down",
+            WEXITSTATUS(status) == kExitAppLoadError ? "App failed to load"
+                                                     : "Worker failed to boot");
+      halt_status_ = halt_status_ < 0 ? WEXITSTATUS(status) : halt_status_;
+      continue;
+    }
+    if (expected) {
+      continue;
+    }
+    quick_deaths_ = Clock::now() - info.started < kBootWindow ? quick_deaths_ + 1 : 0;
+    if (quick_deaths_ >= kMaxQuickDeaths) {
+      logAt(LogLevel::Error, "workers keep dying right after they start; shutting down");
+      halt_status_ = kExitBootError;
+    }
+  }
+}
+
+void Master::signalWorkers(int signum, bool only_active) {
+  for (const auto& [pid, info] : workers_) {
+    if (!only_active || !info.retiring) {
+      ::kill(pid, signum);
+    }
+  }
+}
+
+void Master::handleSignal(int signum) {
+  switch (signum) {
+    case SIGCHLD:
+      return;  // reap() runs after every wake-up
+    case SIGTERM:
+    case SIGINT:
+    case SIGQUIT:
+      logAt(LogLevel::Info, "Handling signal: {}", ::sigabbrev_np(signum));
+      stopWorkers(signum == SIGTERM);
+      halt_status_ = 0;
+      return;
+    case SIGHUP:
+      logAt(LogLevel::Info, "Hang up: Master");
+      for (auto& [pid, info] : workers_) {
+        info.retiring = true;
+      }
+      maintainWorkers();  // the new generation first, then the old one retires
+      for (const auto& [pid, info] : workers_) {
+        if (info.retiring) {
+          ::kill(pid, SIGTERM);
+        }
+      }
+      return;
+    case SIGTTIN:
+      ++target_workers_;
+      logAt(LogLevel::Info, "Handling signal: ttin; {} workers", target_workers_);
+      return;
+    case SIGTTOU:
+      if (target_workers_ > 1) {
+        --target_workers_;
+        logAt(LogLevel::Info, "Handling signal: ttou; {} workers", target_workers_);
+        retireOldest();
+      }
+      return;
+    default:
+      logAt(LogLevel::Warning, "Ignoring signal {}: not supported yet", ::sigabbrev_np(signum));
+      return;
+  }
+}
+
+void Master::retireOldest() {
+  auto oldest = workers_.end();
+  for (auto it = workers_.begin(); it != workers_.end(); ++it) {
+    if (!it->second.retiring &&
+        (oldest == workers_.end() || it->second.started < oldest->second.started)) {
+      oldest = it;
+    }
+  }
+  if (oldest != workers_.end()) {
+    oldest->second.retiring = true;
+    ::kill(oldest->first, SIGTERM);
+  }
+}
+
+void Master::stopWorkers(bool graceful) {
+  stopping_ = true;
+  signalWorkers(graceful ? SIGTERM : SIGQUIT, false);
+  const auto deadline = Clock::now() + std::chrono::duration<double>(config_.graceful_timeout);
+  while (!workers_.empty() && Clock::now() < deadline) {
+    for (int signum : waitForSignals(100)) {
+      if (signum == SIGINT || signum == SIGQUIT) {
+        signalWorkers(SIGQUIT, false);  // impatient operator: from graceful to fast
+      }
+    }
+    reap();
+  }
+  if (!workers_.empty()) {
+    logAt(LogLevel::Warning, "{} worker(s) did not stop within {}s: killing", workers_.size(),
+          config_.graceful_timeout);
+    signalWorkers(SIGKILL, false);
+    for (const auto& [pid, info] : workers_) {
+      ::waitpid(pid, nullptr, 0);
+    }
+    workers_.clear();
+  }
+}
+
+}  // namespace appserver::server

@@ -1,0 +1,57 @@
+// master.h: the pre-fork arbiter. Forks the workers, replaces those that die, and turns
+// signals into actions, as Gunicorn's arbiter does.
+//
+// TERM: graceful stop (workers finish in-flight requests, bounded by --graceful-timeout).
+// INT, QUIT: fast stop. HUP: a new generation of workers, then the old ones stop
+// gracefully. TTIN / TTOU: one worker more / fewer. A worker that exits with
+// kExitAppLoadError or kExitBootError, or workers that keep dying right after they start,
+// halt the master with an error instead of a fork loop.
+// Plain POSIX: sigaction, a self-pipe, poll() and waitpid(); never a uv loop (STYLE.md).
+// Thread: the master's only thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <vector>
+
+#include "config.h"
+#include "listener.h"
+
+namespace appserver::server {
+
+class Master {
+ public:
+  Master(const Config& config, std::vector<Listener>& listeners);
+  // Runs until stopped. Returns the process exit status.
+  int run();
+
+ private:
+  struct WorkerInfo {
+    std::chrono::steady_clock::time_point started;
+    bool retiring = false;  // told to stop (HUP, TTOU): not counted as a live worker
+  };
+
+  void installSignals();
+  void spawnWorker();
+  void maintainWorkers();
+  void reap();
+  void handleSignal(int signum);
+  void signalWorkers(int signum, bool only_active);
+  // TTOU: the longest-running active worker stops gracefully.
+  void retireOldest();
+  // Stops every worker (graceful: TERM, else QUIT) and waits, KILLing after the timeout.
+  void stopWorkers(bool graceful);
+  int activeWorkers() const;
+
+  const Config& config_;
+  std::vector<Listener>& listeners_;
+  std::map<pid_t, WorkerInfo> workers_;
+  int target_workers_;
+  int quick_deaths_ = 0;  // consecutive workers that died within kBootWindow of starting
+  int halt_status_ = -1;  // >= 0: stop with this exit status
+  bool stopping_ = false;
+};
+
+}  // namespace appserver::server

@@ -1,0 +1,201 @@
+// worker.cc: a worker's start, its loop and its two ways to stop.
+//
+// Thread: the loop thread.
+#include "worker.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include "connection.h"
+#include "embed/interpreter.h"
+#include "log.h"
+
+namespace appserver::server {
+
+namespace {
+
+constexpr size_t kReadBufferSize = 64 * 1024;  // shared by all connections of the worker
+constexpr uint64_t kHeartbeatMs = 1000;
+
+std::string currentDirectory() {
+  char buf[PATH_MAX];
+  return ::getcwd(buf, sizeof(buf)) != nullptr ? buf : ".";
+}
+
+}  // namespace
+
+// The C trampolines libuv calls; each forwards to the worker's handle<Event>.
+struct WorkerCallbacks {
+  static void onConnection(uv_stream_t* server, int status) {
+    auto* socket = static_cast<Worker::ListenSocket*>(server->data);
+    socket->worker->handleConnection(*socket, status);
+  }
+  static void onSignal(uv_signal_t* handle, int signum) {
+    static_cast<Worker*>(handle->data)->handleSignal(signum);
+  }
+  static void onHeartbeat(uv_timer_t* timer) {
+    static_cast<Worker*>(timer->data)->handleHeartbeat();
+  }
+  static void onDeadline(uv_timer_t* timer) { static_cast<Worker*>(timer->data)->stopNow(); }
+  static void onWalkClose(uv_handle_t* handle, void*) {
+    if (uv_is_closing(handle) == 0) {
+      uv_close(handle, nullptr);
+    }
+  }
+};
+
+Worker::Worker(const Config& config, const std::vector<Listener>& listeners, pid_t master)
+    : config_(config), listeners_(listeners), master_(master), read_buffer_(kReadBufferSize) {
+  limits_.request_line = static_cast<size_t>(config.limit_request_line);
+  limits_.fields = static_cast<size_t>(config.limit_request_fields);
+  limits_.field_size = static_cast<size_t>(config.limit_request_field_size);
+  limits_.body = static_cast<uint64_t>(config.limit_request_body);
+}
+
+Worker::~Worker() = default;
+
+int Worker::run() {
+  embed::InterpreterOptions python;
+  python.python_path = config_.python_path;
+  python.python_path.push_back(currentDirectory());  // as Gunicorn: the app's directory first
+  embed::Interpreter interpreter(python);
+  embed::WsgiAppOptions options;
+  const char* script_name = std::getenv("SCRIPT_NAME");
+  options.script_name = script_name != nullptr ? script_name : "";
+  options.multithread = config_.threads > 1;
+  options.multiprocess = config_.workers > 1;
+  options.error_writer = [](std::string_view text) { Log::write(LogLevel::Error, text); };
+  auto loaded = embed::WsgiApp::load(config_.app, options);
+  if (!loaded.app) {
+    logAt(LogLevel::Error, "Exception in worker process: cannot load {}\n{}", config_.app,
+          loaded.error);
+    return kExitAppLoadError;
+  }
+  app_ = std::move(loaded.app);
+
+  uv_loop_init(&loop_);
+  runner_ = std::make_unique<AppRunner>(&loop_, config_.threads);
+  if (!listen()) {
+    return kExitBootError;
+  }
+  for (int signum : {SIGTERM, SIGINT, SIGQUIT}) {
+    auto& handle = signals_.emplace_back(std::make_unique<uv_signal_t>());
+    uv_signal_init(&loop_, handle.get());
+    handle->data = this;
+    uv_signal_start(handle.get(), WorkerCallbacks::onSignal, signum);
+  }
+  uv_timer_init(&loop_, &heartbeat_);
+  heartbeat_.data = this;
+  uv_timer_start(&heartbeat_, WorkerCallbacks::onHeartbeat, kHeartbeatMs, kHeartbeatMs);
+  uv_timer_init(&loop_, &deadline_);
+  deadline_.data = this;
+
+  uv_run(&loop_, UV_RUN_DEFAULT);
+
+  uv_walk(&loop_, WorkerCallbacks::onWalkClose, nullptr);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  const bool threads_done = runner_->stop();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  if (uv_loop_close(&loop_) != 0 || !threads_done) {
+    // A stuck app thread may hold the GIL: finalising Python could hang. Leave at once.
+    logAt(LogLevel::Warning, "worker exiting with application threads still running");
+    std::_Exit(0);
+  }
+  app_.reset();
+  return 0;
+}
+
+bool Worker::listen() {
+  for (const Listener& l : listeners_) {
+    auto socket = std::make_unique<ListenSocket>();
+    socket->listener = &l;
+    socket->worker = this;
+    int rc = 0;
+    if (l.kind == Listener::Kind::Tcp) {
+      uv_tcp_init(&loop_, &socket->handle.tcp);
+      rc = uv_tcp_open(&socket->handle.tcp, l.fd);
+    } else {
+      uv_pipe_init(&loop_, &socket->handle.pipe, 0);
+      rc = uv_pipe_open(&socket->handle.pipe, l.fd);
+    }
+    auto* stream = reinterpret_cast<uv_stream_t*>(&socket->handle);
+    stream->data = socket.get();
+    if (rc == 0) {
+      rc = uv_listen(stream, config_.backlog, WorkerCallbacks::onConnection);
+    }
+    sockets_.push_back(std::move(socket));
+    if (rc != 0) {
+      logAt(LogLevel::Error, "cannot listen on {}: {}", l.name, uv_strerror(rc));
+      return false;
+    }
+  }
+  return true;
+}
+
+void Worker::handleConnection(ListenSocket& socket, int status) {
+  if (status < 0) {
+    logAt(LogLevel::Warning, "accept on {} failed: {}", socket.listener->name, uv_strerror(status));
+    return;
+  }
+  auto* connection = new Connection(*this, *socket.listener);  // deletes itself when closed
+  connections_.insert(connection);
+  connection->accept(reinterpret_cast<uv_stream_t*>(&socket.handle));
+}
+
+void Worker::connectionClosed(Connection* connection) {
+  connections_.erase(connection);
+  if (stopping_ && connections_.empty()) {
+    stopNow();
+  }
+}
+
+void Worker::handleSignal(int signum) {
+  if (signum == SIGTERM) {
+    stopGracefully();
+  } else {
+    stopNow();
+  }
+}
+
+void Worker::handleHeartbeat() {
+  if (::getppid() != master_) {
+    logAt(LogLevel::Warning, "master (pid {}) is gone; worker stopping", master_);
+    stopGracefully();
+  }
+}
+
+void Worker::stopGracefully() {
+  if (stopping_) {
+    return;
+  }
+  stopping_ = true;
+  for (auto& socket : sockets_) {
+    auto* handle = reinterpret_cast<uv_handle_t*>(&socket->handle);
+    if (uv_is_closing(handle) == 0) {
+      uv_close(handle, nullptr);
+    }
+  }
+  uv_timer_start(&deadline_, WorkerCallbacks::onDeadline,
+                 static_cast<uint64_t>(config_.graceful_timeout * 1000), 0);
+  const std::vector<Connection*> open(connections_.begin(), connections_.end());
+  for (Connection* c : open) {
+    c->closeWhenIdle();
+  }
+  if (connections_.empty()) {
+    stopNow();
+  }
+}
+
+void Worker::stopNow() {
+  stopping_ = true;
+  const std::vector<Connection*> open(connections_.begin(), connections_.end());
+  for (Connection* c : open) {
+    c->close();
+  }
+  uv_stop(&loop_);
+}
+
+}  // namespace appserver::server

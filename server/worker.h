@@ -1,0 +1,83 @@
+// worker.h: one worker process: its loop, its listeners, its connections and its app.
+//
+// Created in the child right after fork(). Starts Python, imports the app, adopts the
+// inherited listening sockets and serves until told to stop: TERM stops accepting and lets
+// in-flight requests finish (bounded by --graceful-timeout), INT and QUIT stop at once. A
+// worker whose master disappears stops gracefully by itself, so none outlives its master.
+// Thread: the loop thread (the app pool threads live inside AppRunner).
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <unordered_set>
+#include <vector>
+
+#include "app_runner.h"
+#include "config.h"
+#include "embed/wsgi_app.h"
+#include "http_parser.h"
+#include "listener.h"
+
+namespace appserver::server {
+
+class Connection;
+
+// Exit statuses a worker reports to its master (Gunicorn's contract).
+constexpr int kExitBootError = 3;     // the worker could not start: the master halts
+constexpr int kExitAppLoadError = 4;  // the app could not be imported: the master halts
+
+class Worker {
+ public:
+  Worker(const Config& config, const std::vector<Listener>& listeners, pid_t master);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Serves until stopped. Returns the process exit status.
+  int run();
+
+  uv_loop_t* loop() { return &loop_; }
+  const Config& config() const { return config_; }
+  const HttpLimits& httpLimits() const { return limits_; }
+  std::vector<char>& readBuffer() { return read_buffer_; }
+  embed::WsgiApp& app() { return *app_; }
+  AppRunner& runner() { return *runner_; }
+  bool stopping() const { return stopping_; }
+  void connectionClosed(Connection* connection);
+
+ private:
+  friend struct WorkerCallbacks;
+  struct ListenSocket {
+    union {
+      uv_tcp_t tcp;
+      uv_pipe_t pipe;
+    } handle;
+    const Listener* listener;
+    Worker* worker;
+  };
+
+  bool listen();
+  void handleConnection(ListenSocket& socket, int status);
+  void handleSignal(int signum);
+  void handleHeartbeat();
+  void stopGracefully();
+  void stopNow();
+
+  const Config& config_;
+  const std::vector<Listener>& listeners_;
+  pid_t master_;
+  HttpLimits limits_;
+  uv_loop_t loop_{};
+  std::vector<std::unique_ptr<ListenSocket>> sockets_;
+  std::vector<std::unique_ptr<uv_signal_t>> signals_;
+  uv_timer_t heartbeat_{};
+  uv_timer_t deadline_{};
+  std::vector<char> read_buffer_;
+  std::unordered_set<Connection*> connections_;
+  std::unique_ptr<embed::WsgiApp> app_;
+  std::unique_ptr<AppRunner> runner_;
+  bool stopping_ = false;
+};
+
+}  // namespace appserver::server
