@@ -14,6 +14,10 @@ namespace {
 
 // Gunicorn's limit_request_field_size counts the whole line: name, ": ", value and CRLF.
 constexpr uint32_t kLineOverhead = 4;
+// From on_headers_complete: "no body follows" to llhttp (F_SKIPBODY).
+constexpr int kSkipBody = 1;
+// The longest chunk-size line (size and extensions) accepted.
+constexpr size_t kMaxChunkLine = 4096;
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
@@ -59,10 +63,6 @@ struct ParserCallbacks {
   static int onHeaderValue(llhttp_t* p, const char* at, size_t n) {
     return owner(p).handleValue({at, n});
   }
-  static int onHeaderFieldComplete(llhttp_t* p) {
-    HttpParser& self = owner(p);
-    return self.head_complete_ ? self.checkTrailerName() : HPE_OK;
-  }
   static int onHeaderValueComplete(llhttp_t* p) {
     owner(p).in_value_ = true;  // also for an empty value, which has no on_header_value
     return HPE_OK;
@@ -72,7 +72,7 @@ struct ParserCallbacks {
   static int onMessageComplete(llhttp_t* p) {
     HttpParser& self = owner(p);
     self.request_.keep_alive = self.request_.keep_alive && llhttp_should_keep_alive(p) != 0;
-    self.complete_ = true;
+    self.complete_ = !self.request_.chunked;  // else complete when ChunkedDecoder is done
     return HPE_PAUSED;  // one request at a time; the rest waits in the connection's buffer
   }
 };
@@ -87,13 +87,12 @@ std::string_view HttpRequest::header(std::string_view name) const {
 }
 
 HttpParser::HttpParser(const HttpLimits& limits, uint64_t body_memory_limit, std::string tmp_dir)
-    : limits_(limits) {
+    : limits_(limits), chunks_(limits.body, kMaxChunkLine, limits.fields) {
   llhttp_settings_init(&settings_);
   settings_.on_message_begin = ParserCallbacks::onMessageBegin;
   settings_.on_url = ParserCallbacks::onUrl;
   settings_.on_header_field = ParserCallbacks::onHeaderField;
   settings_.on_header_value = ParserCallbacks::onHeaderValue;
-  settings_.on_header_field_complete = ParserCallbacks::onHeaderFieldComplete;
   settings_.on_header_value_complete = ParserCallbacks::onHeaderValueComplete;
   settings_.on_headers_complete = ParserCallbacks::onHeadersComplete;
   settings_.on_body = ParserCallbacks::onBody;
@@ -113,8 +112,8 @@ void HttpParser::reset() {
   request_.body.release();
   fields_.clear();
   url_len_ = 0;
-  trailers_ = 0;
-  trailer_name_.clear();
+  chunks_.reset();
+  decoding_ = false;
   in_value_ = in_message_ = head_complete_ = complete_ = false;
 }
 
@@ -131,19 +130,45 @@ int HttpParser::fail(int status, const char* reason) {
 }
 
 HttpParser::Result HttpParser::execute(std::string_view data, size_t& consumed) {
-  exec_begin_ = data.data();
-  const llhttp_errno_t rc = llhttp_execute(&parser_, data.data(), data.size());
-  consumed = rc == HPE_OK ? data.size()
-                          : static_cast<size_t>(llhttp_get_error_pos(&parser_) - data.data());
-  if (consumed > 0) {
-    last_byte_ = data[consumed - 1];
+  consumed = 0;
+  if (!decoding_) {
+    exec_begin_ = data.data();
+    const llhttp_errno_t rc = llhttp_execute(&parser_, data.data(), data.size());
+    consumed = rc == HPE_OK ? data.size()
+                            : static_cast<size_t>(llhttp_get_error_pos(&parser_) - data.data());
+    if (consumed > 0) {
+      last_byte_ = data[consumed - 1];
+    }
+    if (rc == HPE_OK) {
+      return Result::NeedMore;
+    }
+    if (rc != HPE_PAUSED) {
+      return llhttpError(rc, data);
+    }
+    if (!request_.chunked) {
+      return Result::Complete;
+    }
+    decoding_ = true;  // the head is through; the chunked body is ours to decode
   }
-  if (rc == HPE_OK) {
-    return Result::NeedMore;
+  size_t used = 0;
+  const ChunkedDecoder::Result result = chunks_.feed(data.substr(consumed), used, request_.body);
+  consumed += used;
+  switch (result) {
+    case ChunkedDecoder::Result::NeedMore:
+      return Result::NeedMore;
+    case ChunkedDecoder::Result::Done:
+      decoding_ = false;
+      complete_ = true;
+      return Result::Complete;
+    case ChunkedDecoder::Result::Error:
+      break;
   }
-  if (rc == HPE_PAUSED && complete_) {
-    return Result::Complete;
-  }
+  error_status_ = chunks_.status();
+  error_reason_ = chunks_.reason();
+  return Result::Error;
+}
+
+HttpParser::Result HttpParser::llhttpError(llhttp_errno_t rc, std::string_view data) {
   if (error_status_ == 0) {
     // llhttp's own refusals: malformed syntax gets 400 (RFC 9112), except a well-formed
     // method llhttp does not know (501, RFC 9110 15.6.2) and an unknown version (505).
@@ -160,7 +185,7 @@ HttpParser::Result HttpParser::finish() {
   if (!in_message_) {
     return Result::NeedMore;
   }
-  const llhttp_errno_t rc = llhttp_finish(&parser_);
+  const llhttp_errno_t rc = decoding_ ? HPE_OK : llhttp_finish(&parser_);
   if (rc == HPE_OK && complete_) {
     return Result::Complete;
   }
@@ -184,9 +209,6 @@ bool HttpParser::precededByLineFeed(std::string_view piece) const {
 }
 
 int HttpParser::handleField(std::string_view piece) {
-  if (head_complete_) {
-    return handleTrailerField(piece);
-  }
   if (in_value_ || fields_.empty()) {
     if (fields_.size() >= limits_.fields) {
       return fail(431, "too many header fields");
@@ -206,9 +228,6 @@ int HttpParser::handleField(std::string_view piece) {
 }
 
 int HttpParser::handleValue(std::string_view piece) {
-  if (head_complete_) {
-    return precededByLineFeed(piece) ? fail(400, "obsolete line folding in a trailer") : HPE_OK;
-  }
   Field& f = fields_.back();
   f.value_len += static_cast<uint32_t>(piece.size());
   if (f.name_len + f.value_len + kLineOverhead > limits_.field_size) {
@@ -218,33 +237,6 @@ int HttpParser::handleValue(std::string_view piece) {
     return fail(400, "obsolete line folding in a header value");  // RFC 9112 5.2 lets us refuse
   }
   request_.head.append(piece);
-  return HPE_OK;
-}
-
-// Trailers never reach the app (WSGI has no place for them); the ones that could change how
-// the message is framed or routed are refused (RFC 9110 6.5.1), the rest dropped.
-int HttpParser::handleTrailerField(std::string_view piece) {
-  if (in_value_) {
-    trailer_name_.clear();
-    in_value_ = false;
-    if (++trailers_ > limits_.fields) {
-      return fail(431, "too many trailer fields");
-    }
-  }
-  trailer_name_.append(piece);
-  if (trailer_name_.size() + kLineOverhead > limits_.field_size) {
-    return fail(431, "trailer field too large");
-  }
-  return HPE_OK;
-}
-
-int HttpParser::checkTrailerName() {
-  for (std::string_view forbidden : {"content-length", "transfer-encoding", "host", "connection",
-                                     "keep-alive", "te", "trailer", "upgrade", "expect"}) {
-    if (equalsIgnoreCase(trailer_name_, forbidden)) {
-      return fail(400, "forbidden trailer field");
-    }
-  }
   return HPE_OK;
 }
 
@@ -269,7 +261,10 @@ int HttpParser::handleHeadersComplete() {
   if (const int rc = checkFraming(); rc != HPE_OK) {
     return rc;
   }
-  return splitTarget();
+  if (const int rc = splitTarget(); rc != HPE_OK) {
+    return rc;
+  }
+  return r.chunked ? kSkipBody : HPE_OK;  // ChunkedDecoder takes the body from here
 }
 
 // Where two parsers could disagree on where this message ends, refuse it (docs/security.md).

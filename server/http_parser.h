@@ -4,7 +4,8 @@
 // complete message (HPE_PAUSED from on_message_complete), so pipelined requests wait in
 // the connection's buffer until the previous response is done. Anything ambiguous or over
 // a limit ends the message with an error status (400, 413, 414, 417, 431, 501, 505);
-// after an error the parser is dead and the connection answers and closes.
+// after an error the parser is dead and the connection answers and closes. llhttp parses
+// heads and Content-Length bodies; chunked bodies go to ChunkedDecoder.
 // Thread: the worker's loop thread.
 #pragma once
 
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "body_buffer.h"
+#include "chunked_decoder.h"
 #include "embed/wsgi_app.h"
 
 namespace appserver::server {
@@ -83,8 +85,7 @@ class HttpParser {
   int handleValue(std::string_view piece);
   int handleHeadersComplete();
   int handleBody(std::string_view piece);
-  int handleTrailerField(std::string_view piece);
-  int checkTrailerName();
+  Result llhttpError(llhttp_errno_t rc, std::string_view data);
   // True when the byte before piece is a LF: the piece continues a folded line.
   bool precededByLineFeed(std::string_view piece) const;
   int checkFraming();
@@ -97,8 +98,8 @@ class HttpParser {
   HttpRequest request_;
   std::vector<Field> fields_;
   uint32_t url_len_ = 0;
-  size_t trailers_ = 0;
-  std::string trailer_name_;
+  ChunkedDecoder chunks_;
+  bool decoding_ = false;             // the head is parsed; chunks_ is decoding the body
   const char* exec_begin_ = nullptr;  // the buffer of the running execute()
   char last_byte_ = 0;                // the last byte parsed by the previous execute()
   bool in_value_ = false;
