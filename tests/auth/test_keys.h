@@ -5,12 +5,20 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <string_view>
 
 #include "auth/alg.h"
 #include "auth/key.h"
 #include "auth/key_set.h"
+
+namespace appserver::auth {
+
+// Lets gtest print a Status by name in failure messages.
+inline void PrintTo(Status status, std::ostream* out) { *out << toString(status); }
+
+}  // namespace appserver::auth
 
 namespace appserver::auth::testing {
 
