@@ -26,6 +26,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kBootWindow = std::chrono::seconds(1);  // a death this soon counts as a boot failure
 constexpr int kMaxQuickDeaths = 5;
+constexpr size_t kScoreboardSlots = 2048;  // --workers tops out at 1024; HUP briefly doubles it
 constexpr int kHandledSignals[] = {SIGTERM, SIGINT,  SIGQUIT, SIGHUP,  SIGTTIN,
                                    SIGTTOU, SIGCHLD, SIGUSR1, SIGUSR2, SIGWINCH};
 
@@ -65,7 +66,10 @@ std::string describeExit(int status) {
 }  // namespace
 
 Master::Master(const Config& config, std::vector<Listener>& listeners)
-    : config_(config), listeners_(listeners), target_workers_(config.workers) {}
+    : config_(config),
+      listeners_(listeners),
+      scoreboard_(kScoreboardSlots),
+      target_workers_(config.workers) {}
 
 void Master::installSignals() {
   if (::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
@@ -94,6 +98,7 @@ int Master::run() {
     }
     reap();
     if (halt_status_ < 0) {
+      checkTimeouts();
       maintainWorkers();
     }
   }
@@ -121,14 +126,21 @@ void Master::maintainWorkers() {
 
 void Master::spawnWorker() {
   const pid_t master = ::getpid();
+  WorkerSlot* slot = scoreboard_.claim();
+  if (slot == nullptr) {
+    logAt(LogLevel::Error, "no scoreboard slot left for another worker");
+    return;
+  }
   std::fflush(nullptr);
   const pid_t pid = ::fork();
   if (pid < 0) {
     logAt(LogLevel::Error, "fork failed: {}", std::strerror(errno));
+    slot->pid.store(0);
     return;
   }
   if (pid > 0) {
-    workers_[pid] = WorkerInfo{Clock::now()};
+    slot->pid.store(pid);
+    workers_[pid] = WorkerInfo{Clock::now(), slot};
     logAt(LogLevel::Info, "Booting worker with pid: {}", pid);
     return;
   }
@@ -145,7 +157,7 @@ void Master::spawnWorker() {
   }
   int status = kExitBootError;
   {
-    Worker worker(config_, listeners_, master);
+    Worker worker(config_, listeners_, master, *slot);
     status = worker.run();
   }
   std::fflush(nullptr);
@@ -162,7 +174,8 @@ void Master::reap() {
     }
     const WorkerInfo info = it->second;
     workers_.erase(it);
-    const bool expected = info.retiring || stopping_;
+    info.slot->pid.store(0);
+    const bool expected = info.retiring || stopping_ || info.timed_out;
     const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (!clean || !expected) {
       logAt(expected ? LogLevel::Info : LogLevel::Error, "Worker (pid:{}) {}", pid,
@@ -183,6 +196,21 @@ void Master::reap() {
     if (quick_deaths_ >= kMaxQuickDeaths) {
       logAt(LogLevel::Error, "workers keep dying right after they start; shutting down");
       halt_status_ = kExitBootError;
+    }
+  }
+}
+
+void Master::checkTimeouts() {
+  if (config_.timeout <= 0) {
+    return;  // Gunicorn: 0 disables the check
+  }
+  const int64_t stale_before = Scoreboard::nowMs() - static_cast<int64_t>(config_.timeout * 1000);
+  for (auto& [pid, info] : workers_) {
+    if (!info.timed_out && info.slot->heartbeat_ms.load() < stale_before) {
+      logAt(LogLevel::Critical, "WORKER TIMEOUT (pid:{}): silent for more than {}s; killing it",
+            pid, config_.timeout);
+      info.timed_out = true;
+      ::kill(pid, SIGKILL);
     }
   }
 }

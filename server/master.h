@@ -5,7 +5,8 @@
 // INT, QUIT: fast stop. HUP: a new generation of workers, then the old ones stop
 // gracefully. TTIN / TTOU: one worker more / fewer. A worker that exits with
 // kExitAppLoadError or kExitBootError, or workers that keep dying right after they start,
-// halt the master with an error instead of a fork loop.
+// halt the master with an error instead of a fork loop. A worker whose heartbeat in the
+// Scoreboard is older than --timeout is killed and replaced.
 // Plain POSIX: sigaction, a self-pipe, poll() and waitpid(); never a uv loop (STYLE.md).
 // Thread: the master's only thread.
 #pragma once
@@ -18,6 +19,7 @@
 
 #include "config.h"
 #include "listener.h"
+#include "scoreboard.h"
 
 namespace appserver::server {
 
@@ -30,13 +32,17 @@ class Master {
  private:
   struct WorkerInfo {
     std::chrono::steady_clock::time_point started;
-    bool retiring = false;  // told to stop (HUP, TTOU): not counted as a live worker
+    WorkerSlot* slot = nullptr;
+    bool retiring = false;   // told to stop (HUP, TTOU): not counted as a live worker
+    bool timed_out = false;  // killed for a stale heartbeat
   };
 
   void installSignals();
   void spawnWorker();
   void maintainWorkers();
   void reap();
+  // Kills workers whose heartbeat is older than --timeout.
+  void checkTimeouts();
   void handleSignal(int signum);
   void signalWorkers(int signum, bool only_active);
   // TTOU: the longest-running active worker stops gracefully.
@@ -47,6 +53,7 @@ class Master {
 
   const Config& config_;
   std::vector<Listener>& listeners_;
+  Scoreboard scoreboard_;
   std::map<pid_t, WorkerInfo> workers_;
   int target_workers_;
   int quick_deaths_ = 0;  // consecutive workers that died within kBootWindow of starting

@@ -47,8 +47,13 @@ struct WorkerCallbacks {
   }
 };
 
-Worker::Worker(const Config& config, const std::vector<Listener>& listeners, pid_t master)
-    : config_(config), listeners_(listeners), master_(master), read_buffer_(kReadBufferSize) {
+Worker::Worker(const Config& config, const std::vector<Listener>& listeners, pid_t master,
+               WorkerSlot& slot)
+    : config_(config),
+      listeners_(listeners),
+      master_(master),
+      slot_(slot),
+      read_buffer_(kReadBufferSize) {
   limits_.request_line = static_cast<size_t>(config.limit_request_line);
   limits_.fields = static_cast<size_t>(config.limit_request_fields);
   limits_.field_size = static_cast<size_t>(config.limit_request_field_size);
@@ -76,6 +81,7 @@ int Worker::run() {
   }
   app_ = std::move(loaded.app);
 
+  slot_.heartbeat_ms.store(Scoreboard::nowMs());  // the import may have taken a while
   uv_loop_init(&loop_);
   runner_ = std::make_unique<AppRunner>(&loop_, config_.threads);
   if (!listen()) {
@@ -161,6 +167,7 @@ void Worker::handleSignal(int signum) {
 }
 
 void Worker::handleHeartbeat() {
+  slot_.heartbeat_ms.store(Scoreboard::nowMs());
   if (::getppid() != master_) {
     logAt(LogLevel::Warning, "master (pid {}) is gone; worker stopping", master_);
     stopGracefully();

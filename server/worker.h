@@ -18,6 +18,7 @@
 #include "embed/wsgi_app.h"
 #include "http_parser.h"
 #include "listener.h"
+#include "scoreboard.h"
 
 namespace appserver::server {
 
@@ -29,7 +30,9 @@ constexpr int kExitAppLoadError = 4;  // the app could not be imported: the mast
 
 class Worker {
  public:
-  Worker(const Config& config, const std::vector<Listener>& listeners, pid_t master);
+  // slot: this worker's scoreboard slot, stamped by the heartbeat.
+  Worker(const Config& config, const std::vector<Listener>& listeners, pid_t master,
+         WorkerSlot& slot);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -67,6 +70,7 @@ class Worker {
   const Config& config_;
   const std::vector<Listener>& listeners_;
   pid_t master_;
+  WorkerSlot& slot_;
   HttpLimits limits_;
   uv_loop_t loop_{};
   std::vector<std::unique_ptr<ListenSocket>> sockets_;
