@@ -57,58 +57,65 @@ bool readNumericDate(const Json& value, Rounding rounding, std::int64_t& out) {
   return true;
 }
 
-Status checkTimes(const Json& claims, const Policy& policy, std::int64_t now, Claims& out) {
-  std::int64_t seconds = 0;
+// The first failed rule and the claim it concerns.
+struct Verdict {
+  Status status = Status::Ok;
+  std::string claim;
+
+  bool ok() const { return status == Status::Ok; }
+  void fail(Status failure, std::string_view name) {
+    if (ok()) {
+      status = failure;
+      claim.assign(name);
+    }
+  }
+};
+
+void checkExp(const Json& claims, const Policy& policy, std::int64_t now, Claims& out,
+              Verdict& verdict) {
   const auto exp = claims.find("exp");
+  std::int64_t seconds = 0;
   if (exp == claims.end()) {
     if (policy.require_exp) {
-      return Status::ClaimMissing;
+      verdict.fail(Status::ClaimMissing, "exp");
     }
+  } else if (!readNumericDate(*exp, Rounding::Down, seconds)) {
+    verdict.fail(Status::ClaimInvalid, "exp");
+  } else if (now >= saturatingAdd(seconds, policy.leeway)) {
+    verdict.fail(Status::Expired, "exp");  // a token is expired at exp itself
   } else {
-    if (!readNumericDate(*exp, Rounding::Down, seconds)) {
-      return Status::ClaimInvalid;
-    }
-    if (now >= saturatingAdd(seconds, policy.leeway)) {
-      return Status::Expired;  // a token is expired at exp itself
-    }
     out.exp = seconds;
   }
-  const std::int64_t latest_now = saturatingAdd(now, policy.leeway);
-  const auto nbf = claims.find("nbf");
-  if (nbf != claims.end()) {
-    if (!readNumericDate(*nbf, Rounding::Up, seconds)) {
-      return Status::ClaimInvalid;
-    }
-    if (latest_now < seconds) {
-      return Status::NotYetValid;
-    }
+}
+
+// nbf must not lie after now + leeway; iat must not lie after now + leeway either.
+void checkNotInFuture(const Json& claims, const char* name, Status failure, const Policy& policy,
+                      std::int64_t now, Verdict& verdict) {
+  const auto value = claims.find(name);
+  std::int64_t seconds = 0;
+  if (value == claims.end()) {
+    return;
   }
-  const auto iat = claims.find("iat");
-  if (iat != claims.end()) {
-    if (!readNumericDate(*iat, Rounding::Up, seconds)) {
-      return Status::ClaimInvalid;
-    }
-    if (seconds > latest_now) {
-      return Status::IssuedInFuture;
-    }
+  if (!readNumericDate(*value, Rounding::Up, seconds)) {
+    verdict.fail(Status::ClaimInvalid, name);
+  } else if (seconds > saturatingAdd(now, policy.leeway)) {
+    verdict.fail(failure, name);
   }
-  return Status::Ok;
 }
 
 // Compares an optional string claim with a configured value (unchecked when empty).
-Status checkStringClaim(const Json& claims, const char* name, const std::string& expected,
-                        Status mismatch) {
+void checkStringClaim(const Json& claims, const char* name, const std::string& expected,
+                      Status mismatch, Verdict& verdict) {
   const auto value = claims.find(name);
   if (value == claims.end()) {
-    return expected.empty() ? Status::Ok : Status::ClaimMissing;
+    if (!expected.empty()) {
+      verdict.fail(Status::ClaimMissing, name);
+    }
+  } else if (!value->is_string()) {
+    verdict.fail(Status::ClaimInvalid, name);
+  } else if (!expected.empty() && value->get_ref<const std::string&>() != expected) {
+    verdict.fail(mismatch, name);
   }
-  if (!value->is_string()) {
-    return Status::ClaimInvalid;
-  }
-  if (!expected.empty() && value->get_ref<const std::string&>() != expected) {
-    return mismatch;
-  }
-  return Status::Ok;
 }
 
 bool isAccepted(const Json& audience, const Policy& policy) {
@@ -120,7 +127,7 @@ bool isAccepted(const Json& audience, const Policy& policy) {
   return false;
 }
 
-Status checkAudience(const Json& claims, const Policy& policy) {
+Status audienceStatus(const Json& claims, const Policy& policy) {
   const auto aud = claims.find("aud");
   if (aud == claims.end()) {
     return policy.audiences.empty() ? Status::Ok : Status::ClaimMissing;
@@ -141,7 +148,7 @@ Status checkAudience(const Json& claims, const Policy& policy) {
   return matched ? Status::Ok : Status::AudienceMismatch;
 }
 
-Status readUser(const Json& claims, const std::string& name, std::string& user) {
+Status userStatus(const Json& claims, const std::string& name, std::string& user) {
   const auto value = claims.find(name);
   if (value == claims.end()) {
     return Status::ClaimMissing;
@@ -158,23 +165,26 @@ Status readUser(const Json& claims, const std::string& name, std::string& user) 
   return user.empty() ? Status::ClaimInvalid : Status::Ok;
 }
 
-Status checkContent(const Json& claims, const Policy& policy, Claims& out) {
-  Status status = checkStringClaim(claims, "iss", policy.issuer, Status::IssuerMismatch);
-  if (status == Status::Ok) {
-    status = checkAudience(claims, policy);
+void checkAll(const Json& claims, const Policy& policy, std::int64_t now, Claims& out,
+              Verdict& verdict) {
+  checkExp(claims, policy, now, out, verdict);
+  checkNotInFuture(claims, "nbf", Status::NotYetValid, policy, now, verdict);
+  checkNotInFuture(claims, "iat", Status::IssuedInFuture, policy, now, verdict);
+  checkStringClaim(claims, "iss", policy.issuer, Status::IssuerMismatch, verdict);
+  const Status audience = audienceStatus(claims, policy);
+  if (audience != Status::Ok) {
+    verdict.fail(audience, "aud");
   }
-  if (status == Status::Ok) {
-    status = checkStringClaim(claims, "token_type", policy.token_type, Status::TokenTypeMismatch);
-  }
+  checkStringClaim(claims, "token_type", policy.token_type, Status::TokenTypeMismatch, verdict);
   for (const std::string& name : policy.required_claims) {
-    if (status == Status::Ok && !claims.contains(name)) {
-      status = Status::ClaimMissing;
+    if (!claims.contains(name)) {
+      verdict.fail(Status::ClaimMissing, name);
     }
   }
-  if (status == Status::Ok) {
-    status = readUser(claims, policy.user_claim, out.user);
+  const Status user = userStatus(claims, policy.user_claim, out.user);
+  if (user != Status::Ok) {
+    verdict.fail(user, policy.user_claim);
   }
-  return status;
 }
 
 void flatten(const Json& claims, Claims& out) {
@@ -187,10 +197,11 @@ void flatten(const Json& claims, Claims& out) {
 
 }  // namespace
 
-Status checkClaims(std::string_view payload, const Policy& policy, std::int64_t now, Claims& out) {
+Status checkClaims(std::string_view payload, const Policy& policy, std::int64_t now, Claims& out,
+                   std::string& failed_claim) {
   Json claims;
   const JsonLimits limits{policy.max_token_size, policy.max_json_depth};
-  Status status = parseJsonStrict(payload, limits, claims);
+  const Status status = parseJsonStrict(payload, limits, claims);
   if (status == Status::JsonInvalid || (status == Status::Ok && !claims.is_object())) {
     return Status::PayloadInvalid;
   }
@@ -198,12 +209,11 @@ Status checkClaims(std::string_view payload, const Policy& policy, std::int64_t 
     return status;
   }
   Claims result;
-  status = checkTimes(claims, policy, now, result);
-  if (status == Status::Ok) {
-    status = checkContent(claims, policy, result);
-  }
-  if (status != Status::Ok) {
-    return status;
+  Verdict verdict;
+  checkAll(claims, policy, now, result, verdict);
+  if (!verdict.ok()) {
+    failed_claim = std::move(verdict.claim);
+    return verdict.status;
   }
   result.json.assign(payload);
   flatten(claims, result);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "auth/jwt_verifier.h"
@@ -15,7 +16,8 @@ namespace appserver::auth {
 // Parses payload strictly and applies policy at time now (seconds since the epoch),
 // filling out on Ok. Returns PayloadInvalid, JsonDuplicateKey, JsonTooDeep, ClaimMissing,
 // ClaimInvalid, Expired, NotYetValid, IssuedInFuture, IssuerMismatch, AudienceMismatch or
-// TokenTypeMismatch.
-Status checkClaims(std::string_view payload, const Policy& policy, std::int64_t now, Claims& out);
+// TokenTypeMismatch; failed_claim then names the claim at fault.
+Status checkClaims(std::string_view payload, const Policy& policy, std::int64_t now, Claims& out,
+                   std::string& failed_claim);
 
 }  // namespace appserver::auth

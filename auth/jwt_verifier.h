@@ -74,6 +74,9 @@ struct Result {
   Status status = Status::InternalError;
   // Filled only when status is Ok.
   Claims claims;
+  // For ClaimMissing, ClaimInvalid and the claim mismatches: the claim's name ("exp",
+  // "user_id"), taken from the policy or the registered names, never from the token.
+  std::string claim;
 };
 
 class JwtVerifier {

@@ -6,6 +6,8 @@
 
 namespace appserver::auth {
 
+// Longer than the 40-line guideline on purpose: one case per enumerator, kept in one
+// exhaustive switch so the compiler flags a missing phrase.
 std::string_view toString(Status status) {
   switch (status) {
     case Status::Ok:

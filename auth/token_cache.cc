@@ -5,6 +5,7 @@
 #include "auth/token_cache.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace appserver::auth {
 
@@ -34,7 +35,10 @@ void TokenCache::insert(std::string_view token, const Claims& claims, std::int64
   if (capacity_ == 0) {
     return;
   }
-  std::int64_t expires_at = now + max_age_;
+  std::int64_t expires_at = 0;
+  if (__builtin_add_overflow(now, max_age_, &expires_at)) {
+    expires_at = std::numeric_limits<std::int64_t>::max();
+  }
   if (claims.exp) {
     expires_at = std::min(expires_at, *claims.exp);
   }
@@ -60,7 +64,7 @@ void TokenCache::clear() {
 Result verifyCached(const JwtVerifier& verifier, TokenCache& cache, std::string_view token,
                     const KeySet& keys, std::int64_t now) {
   if (const Claims* cached = cache.find(token, now)) {
-    return Result{Status::Ok, *cached};
+    return Result{Status::Ok, *cached, {}};
   }
   Result result = verifier.verify(token, keys, now);
   if (result.status == Status::Ok) {

@@ -76,7 +76,8 @@ int runVerify(const VerifyArgs& args) {
   const std::string token = argumentOrStdin(args.token);
   const Result result = JwtVerifier(policy).verify(token, keys, currentTime(args.now));
   if (result.status != Status::Ok) {
-    std::cerr << "invalid token: " << toString(result.status) << "\n";
+    std::cerr << "invalid token: " << toString(result.status)
+              << (result.claim.empty() ? "" : " (" + result.claim + ")") << "\n";
     return kExitInvalid;
   }
   std::cout << result.claims.json << "\n";

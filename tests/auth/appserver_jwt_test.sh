@@ -37,7 +37,7 @@ pass
 "$TOOL" verify --jwt-secret-env APPSERVER_JWT_TEST_SECRET --jwt-user-claim user_id \
   --now 1700000300 "$token" 2>"$WORK/err" >/dev/null
 [ $? -eq 1 ] || fail "expired token must exit 1"
-grep -q "token expired" "$WORK/err" || fail "expired reason: $(cat "$WORK/err")"
+grep -q "token expired (exp)" "$WORK/err" || fail "expired reason: $(cat "$WORK/err")"
 pass
 
 "$TOOL" verify --jwt-secret-env APPSERVER_JWT_TEST_SECRET --now $NOW "${token}x" 2>"$WORK/err"

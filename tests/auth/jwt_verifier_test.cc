@@ -178,6 +178,19 @@ TEST(JwtVerifier, FlattensTopLevelClaimsToStrings) {
   EXPECT_EQ(result.claims.fields, expected);
 }
 
+TEST(JwtVerifier, NamesTheClaimThatFailed) {
+  Policy policy = defaultPolicy();
+  policy.user_claim = "user_id";
+  EXPECT_EQ(verifyWith(policy, Alg::Hs256, claimsWith("")).claim, "user_id");
+  EXPECT_EQ(verifyWith(defaultPolicy(), Alg::Hs256, R"({"sub":"a"})").claim, "exp");
+  policy = defaultPolicy();
+  policy.required_claims = {"scope"};
+  const Result result = verifyWith(policy, Alg::Hs256, claimsWith(""));
+  EXPECT_EQ(result.status, Status::ClaimMissing);
+  EXPECT_EQ(result.claim, "scope");
+  EXPECT_EQ(verifyWith(defaultPolicy(), Alg::Hs256, claimsWith("")).claim, "");
+}
+
 TEST(JwtVerifier, RejectsPayloadThatIsNotAnObject) {
   EXPECT_EQ(statusOf(R"(["sub","alice"])"), Status::PayloadInvalid);
   EXPECT_EQ(statusOf("Payload"), Status::PayloadInvalid);
