@@ -14,6 +14,7 @@ void addJwtOptions(CLI::App& app, JwtOptions& options) {
   group
       ->add_option("--jwt-public-key", options.public_keys,
                    "PEM public key file (RSA, EC, Ed25519); repeatable")
+      ->allow_extra_args(false)
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   group->add_option("--jwt-jwks", options.jwks, "JWKS document (JSON file)");
@@ -24,11 +25,13 @@ void addJwtOptions(CLI::App& app, JwtOptions& options) {
   group
       ->add_option("--jwt-audience", options.audiences,
                    "Accepted aud value; repeatable (any one must match)")
+      ->allow_extra_args(false)
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   group->add_option("--jwt-leeway", options.leeway, "Clock skew allowed on exp/nbf/iat, seconds")
       ->check(CLI::NonNegativeNumber);
   group->add_option("--jwt-require", options.required, "Claim that must be present; repeatable")
+      ->allow_extra_args(false)
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   group->add_option("--jwt-token-type", options.token_type,

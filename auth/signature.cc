@@ -132,11 +132,14 @@ Status ecdsaDerToRaw(std::string_view der, std::size_t coordinate, std::string& 
 // hash and a salt as long as the hash, RFC 7518 section 3.5).
 EvpMdCtxPtr makeDigestContext(Alg alg, const Key& key, bool sign) {
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx) {
+    return nullptr;
+  }
   EVP_PKEY_CTX* pkey_ctx = nullptr;  // owned by ctx
   const EVP_MD* md = digestFor(alg);
   const int rc = sign ? EVP_DigestSignInit(ctx.get(), &pkey_ctx, md, nullptr, key.pkey.get())
                       : EVP_DigestVerifyInit(ctx.get(), &pkey_ctx, md, nullptr, key.pkey.get());
-  if (!ctx || rc != 1) {
+  if (rc != 1) {
     return nullptr;
   }
   if (algFamily(alg) == AlgFamily::RsaPss &&

@@ -86,4 +86,9 @@ for spec in "ES256 EC -pkeyopt ec_paramgen_curve:P-256" "RS256 RSA -pkeyopt rsa_
   pass
 done
 
+# The last token is EdDSA; --jwt-public-key repeats and must not swallow the token.
+out=$("$TOOL" verify --jwt-public-key "$WORK/ES256.pub" --jwt-public-key "$WORK/EdDSA.pub" \
+  --now $NOW "$token") || fail "repeated --jwt-public-key"
+pass
+
 echo "$PASSED passed, 0 failed"

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "test_keys.h"
 
 namespace appserver::auth {
@@ -226,6 +229,29 @@ TEST(JwtVerifier, SelectsKeyByKid) {
   EXPECT_EQ(verifier.verify(sign(Alg::Hs256, claimsWith(""), "old"), keys, kNow).status,
             Status::SignatureInvalid);
   EXPECT_EQ(verifier.verify(sign(Alg::Hs256, claimsWith("")), keys, kNow).status, Status::Ok);
+}
+
+TEST(JwtVerifier, VerifiesConcurrentlyFromManyThreads) {
+  // One verifier and one key set shared by several threads, as in a --threads worker.
+  const JwtVerifier verifier(defaultPolicy());
+  KeySet keys = verifyingKeys(Alg::Hs256);
+  ASSERT_EQ(keys.addPublicKeyPem(testing::publicPem(Alg::Es256)), Status::Ok);
+  const std::string tokens[] = {sign(Alg::Hs256, claimsWith("")), sign(Alg::Es256, claimsWith(""))};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        if (verifier.verify(tokens[(t + i) % 2], keys, kNow).status != Status::Ok) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(failures.load(), 0);
 }
 
 TEST(JwtVerifier, RejectsKeyOfWrongCurve) {
