@@ -35,7 +35,8 @@ Status base64UrlDecode(std::string_view text, std::string& out) {
   if (text.size() % 4 == 1) {
     return Status::Base64Invalid;
   }
-  out.reserve(text.size() / 4 * 3 + 2);
+  out.resize(text.size() * 3 / 4);  // exact for lengths 4k, 4k+2 and 4k+3
+  std::size_t written = 0;
   std::uint32_t bits = 0;
   int bit_count = 0;
   for (const char c : text) {
@@ -47,7 +48,7 @@ Status base64UrlDecode(std::string_view text, std::string& out) {
     bit_count += 6;
     if (bit_count >= 8) {
       bit_count -= 8;
-      out.push_back(static_cast<char>((bits >> bit_count) & 0xff));
+      out[written++] = static_cast<char>((bits >> bit_count) & 0xff);
     }
   }
   // 2 or 4 leftover bits must be zero, or two texts would decode to the same bytes.
