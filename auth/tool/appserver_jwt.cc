@@ -9,8 +9,6 @@
 // A missing TOKEN or PAYLOAD is read from standard input. verify takes exactly the --jwt-*
 // options the server takes (auth/jwt_cli.h). Configuration errors exit with 2.
 // Thread: main thread only. This is a program, so unlike the library it reads the clock.
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <ctime>
