@@ -39,7 +39,7 @@ void setItem(py::dict& d, const py::str& key, const py::object& value) {
 
 }  // namespace
 
-std::string percentDecode(std::string_view s) {
+std::string decodePath(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
@@ -73,7 +73,9 @@ EnvironBuilder::EnvironBuilder(const WsgiAppOptions& options, py::object errors,
       k_url_scheme_(intern("wsgi.url_scheme")),
       k_input_(intern("wsgi.input")),
       k_content_length_(intern("CONTENT_LENGTH")),
-      k_http_host_(intern("HTTP_HOST")) {
+      k_http_host_(intern("HTTP_HOST")),
+      k_jwt_claims_(intern("appserver.jwt.claims")),
+      json_loads_(py::module_::import("json").attr("loads")) {
   template_[intern("wsgi.version")] = py::make_tuple(1, 0);
   template_[intern("wsgi.multithread")] = py::bool_(options.multithread);
   template_[intern("wsgi.multiprocess")] = py::bool_(options.multiprocess);
@@ -174,7 +176,7 @@ void EnvironBuilder::addServerAddress(py::dict& environ, const WsgiRequest& requ
 py::dict EnvironBuilder::build(WsgiRequest& request) {
   auto environ = py::reinterpret_steal<py::dict>(PyDict_Copy(template_.ptr()));
   setItem(environ, k_request_method_, latin1(request.method));
-  std::string path = percentDecode(request.path);
+  std::string path = decodePath(request.path);
   std::string_view path_info(path);
   if (!script_name_.empty() && path_info.starts_with(script_name_)) {
     path_info.remove_prefix(script_name_.size());
@@ -192,6 +194,10 @@ py::dict EnvironBuilder::build(WsgiRequest& request) {
   }
   addHeaders(environ, request);
   addServerAddress(environ, request);
+  if (!request.jwt_claims_json.empty()) {
+    setItem(environ, k_jwt_claims_,
+            json_loads_(py::str(request.jwt_claims_json.data(), request.jwt_claims_json.size())));
+  }
   for (const auto& [key, value] : request.extra) {
     environ[latin1(key)] = latin1(value);
   }

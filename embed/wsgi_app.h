@@ -44,6 +44,8 @@ struct WsgiRequest {
   std::string_view server_name;  // the listener's address, used when there is no Host
   int server_port = 0;
   std::string_view url_scheme;  // "http" or "https"
+  // The verified JWT payload (a JSON object) for environ["appserver.jwt.claims"], or "".
+  std::string_view jwt_claims_json;
   // Further environ string entries the server sets (REMOTE_USER and the like).
   std::span<const std::pair<std::string, std::string>> extra;
 };
@@ -61,6 +63,12 @@ struct FileBody {
 };
 
 class WsgiApp;
+
+// SCRIPT_NAME + PATH_INFO as the app sees them for a raw (percent-encoded) request path:
+// percent-decoded to bytes ("%2F" -> "/"; a '%' without two hex digits stays as it is).
+// server/ decides per-path rules on this, never on the raw path, so an encoding cannot
+// route around them.
+std::string decodePath(std::string_view path);
 
 // One application call: the response head, the body so far and the iterable behind it.
 // Releasing it (reset() or destruction) calls the iterable's close(), as PEP 3333 requires,

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "auth/jwt_cli.h"
+
 namespace appserver::server {
 
 namespace {
@@ -89,6 +91,26 @@ void addLogOptions(CLI::App& cli, Config& c) {
       ->check(CLI::IsMember({"debug", "info", "warning", "error", "critical"}, CLI::ignore_case));
 }
 
+void addJwtServerOptions(CLI::App& cli, JwtConfig& c) {
+  auth::addJwtOptions(cli, c.verify);
+  const std::string group = "JWT verification";
+  cli.add_option("--jwt-protect", c.protect,
+                 "Path prefix that needs a token (repeatable; "
+                 "default: every path)")
+      ->group(group);
+  cli.add_option("--jwt-exempt", c.exempt, "Path prefix that never needs a token (repeatable)")
+      ->group(group);
+  cli.add_flag("--jwt-optional", c.optional,
+               "Requests without a token pass (a bad token is "
+               "still refused)")
+      ->group(group);
+  cli.add_option("--jwt-cookie", c.cookie, "Also take the token from this cookie")->group(group);
+  cli.add_option("--jwt-header-types", c.header_types,
+                 "Authorization schemes accepted, "
+                 "comma-separated (default Bearer)")
+      ->group(group);
+}
+
 void applyDefaults(Config& c) {
   if (c.binds.empty()) {
     c.binds.push_back("127.0.0.1:8000");
@@ -115,6 +137,7 @@ bool parseCommandLine(int argc, char** argv, Config& config) {
   addServerOptions(cli, config);
   addLimitOptions(cli, config);
   addLogOptions(cli, config);
+  addJwtServerOptions(cli, config.jwt);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -125,6 +148,9 @@ bool parseCommandLine(int argc, char** argv, Config& config) {
     return false;
   } catch (const CLI::ParseError& e) {
     throw ConfigError(e.what());
+  }
+  if (config.jwt.verify.no_claims) {
+    throw ConfigError("--no-claims belongs to appserver-jwt: the server always checks claims");
   }
   applyDefaults(config);
   return true;

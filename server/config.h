@@ -9,12 +9,24 @@
 #include <string>
 #include <vector>
 
+#include "auth/jwt_options.h"
+
 namespace appserver::server {
 
 // A setting that cannot be honoured; main() prints it on one line and exits with status 2.
 class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// The --jwt-* settings: auth/'s verification options plus the server's per-path rules.
+struct JwtConfig {
+  auth::JwtOptions verify;
+  std::vector<std::string> protect;  // path prefixes that need a token (all when empty)
+  std::vector<std::string> exempt;   // path prefixes that never do
+  bool optional = false;             // no token passes; a bad one is still refused
+  std::string cookie;                // cookie that may carry the token
+  std::string header_types = "Bearer";
 };
 
 struct Config {
@@ -42,6 +54,7 @@ struct Config {
   std::string error_logfile = "-";  // "-" = stderr
   std::string log_level = "info";
   std::string worker_tmp_dir;  // where large request bodies are spooled; "" = $TMPDIR or /tmp
+  JwtConfig jwt;
 };
 
 // Parses argv. Returns false when the process should exit with status 0 (--help, --version

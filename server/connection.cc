@@ -4,6 +4,7 @@
 #include "connection.h"
 
 #include <sys/sendfile.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -215,12 +216,48 @@ void Connection::dispatch() {
     uv_read_stop(stream());
     reading_ = false;
   }
-  phase_ = Phase::Calling;
   close_after_ = close_after_ || !parser_.request().keep_alive || worker_.stopping();
   started_ = std::chrono::steady_clock::now();
   started_wall_ = std::chrono::system_clock::now();
+  if (!admit()) {
+    return;
+  }
+  phase_ = Phase::Calling;
   call_started_ = true;
   worker_.runner().submit(this);
+}
+
+bool Connection::admit() {
+  claims_json_.clear();
+  remote_user_.second.clear();
+  AuthGate* gate = worker_.authGate();
+  if (gate == nullptr) {
+    return true;
+  }
+  const HttpRequest& r = parser_.request();
+  AuthGate::Decision d = gate->check(r, ::time(nullptr));
+  switch (d.kind) {
+    case AuthGate::Decision::Kind::Pass:
+      return true;
+    case AuthGate::Decision::Kind::Accept:
+      claims_json_ = gate->claims().json;
+      remote_user_.second = gate->claims().user;
+      return true;
+    case AuthGate::Decision::Kind::Refuse:
+      logAt(LogLevel::Info, "JWT refused {} {} from {}: {}", r.method, r.path, remote_addr_,
+            d.reason);
+      answer(d.status,
+             serverResponse(d.status, "application/json", d.body, d.headers, close_after_));
+      return false;
+  }
+  return true;
+}
+
+void Connection::answer(int status, std::string response) {
+  framing_ = ResponseFraming{.status = status, .send_body = false, .close = close_after_};
+  body_sent_ = 0;
+  out_ = std::move(response);
+  write({out_});
 }
 
 void Connection::runJob() {
@@ -243,6 +280,10 @@ void Connection::runJob() {
   request.server_name = listener_.host;
   request.server_port = listener_.port;
   request.url_scheme = "http";
+  request.jwt_claims_json = claims_json_;
+  if (!remote_user_.second.empty()) {
+    request.extra = {&remote_user_, 1};
+  }
   call_.start(worker_.app(), request);
 }
 
@@ -289,9 +330,7 @@ void Connection::respond() {
     logAt(LogLevel::Error, "Error handling request {} {}\n{}", r.method, r.target, call_.error());
   }
   call_.reset();
-  framing_ = ResponseFraming{.status = 500, .send_body = false, .close = close_after_};
-  out_ = simpleResponse(500, close_after_);
-  write({out_});
+  answer(500, simpleResponse(500, close_after_));
 }
 
 void Connection::sendMore() {
@@ -505,6 +544,7 @@ void Connection::logAccess(int status) {
       std::chrono::steady_clock::now() - started_);
   e.request_headers = r.headers;
   e.response_headers = call_.headers();
+  e.remote_user = remote_user_.second;
   Log::access(e);
 }
 

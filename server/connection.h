@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 
 #include "app_runner.h"
 #include "embed/wsgi_app.h"
@@ -63,6 +64,10 @@ class Connection : public AppJob {
   void feed(std::string_view data);
   void afterParse(HttpParser::Result result, std::string_view rest);
   void dispatch();
+  // Applies the JWT gate; false when the gate answered the request itself.
+  bool admit();
+  // Sends a complete response the server made, then goes on as after any response.
+  void answer(int status, std::string response);
   void respond();
   void sendMore();
   void sendFile();
@@ -94,6 +99,8 @@ class Connection : public AppJob {
   bool refusing_ = false;  // the response in flight refuses a request: close after it
 
   std::string remote_addr_;
+  std::string claims_json_;  // verified JWT claims of the current request, or ""
+  std::pair<std::string, std::string> remote_user_{"REMOTE_USER", ""};
   int remote_port_ = 0;
   std::string pending_;  // bytes read but not yet parsed (pipelined requests)
   HttpParser parser_;

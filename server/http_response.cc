@@ -105,6 +105,8 @@ std::string_view reasonPhrase(int status) {
   switch (status) {
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
     case 404:
       return "Not Found";
     case 408:
@@ -132,19 +134,22 @@ std::string_view reasonPhrase(int status) {
   }
 }
 
-std::string simpleResponse(int status, bool close,
-                           const std::vector<std::pair<std::string, std::string>>& extra) {
-  const std::string body = fmt::format("{} {}\n", status, reasonPhrase(status));
+std::string serverResponse(int status, std::string_view content_type, std::string_view body,
+                           const HeaderList& extra, bool close) {
   std::string out = fmt::format("HTTP/1.1 {} {}\r\n", status, reasonPhrase(status));
   out.append(kServerHeader).append(dateHeader());
   for (const auto& [name, value] : extra) {
     out.append(name).append(": ").append(value).append("\r\n");
   }
-  fmt::format_to(std::back_inserter(out),
-                 "Content-Type: text/plain; charset=utf-8\r\n"
-                 "Content-Length: {}\r\n{}\r\n{}",
-                 body.size(), close ? "Connection: close\r\n" : "", body);
+  fmt::format_to(std::back_inserter(out), "Content-Type: {}\r\nContent-Length: {}\r\n{}\r\n",
+                 content_type, body.size(), close ? "Connection: close\r\n" : "");
+  out.append(body);
   return out;
+}
+
+std::string simpleResponse(int status, bool close) {
+  return serverResponse(status, "text/plain; charset=utf-8",
+                        fmt::format("{} {}\n", status, reasonPhrase(status)), {}, close);
 }
 
 std::string_view continueResponse() { return "HTTP/1.1 100 Continue\r\n\r\n"; }

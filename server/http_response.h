@@ -34,10 +34,15 @@ struct ResponseFraming {
 ResponseFraming buildHead(std::string& out, const HttpRequest& request, const embed::WsgiCall& call,
                           bool body_known, uint64_t body_size, bool keep_alive);
 
-// A complete response the server makes itself (errors, 100 Continue is separate): a short
-// text body naming the status; Connection: close when close is set.
-std::string simpleResponse(int status, bool close,
-                           const std::vector<std::pair<std::string, std::string>>& extra = {});
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// A complete response the server makes itself, with Server, Date, Content-Length and
+// Connection: close when close is set.
+std::string serverResponse(int status, std::string_view content_type, std::string_view body,
+                           const HeaderList& extra, bool close);
+
+// serverResponse() with a short text body naming the status (errors).
+std::string simpleResponse(int status, bool close);
 
 // "HTTP/1.1 100 Continue\r\n\r\n"
 std::string_view continueResponse();

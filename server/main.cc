@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "auth_gate.h"
 #include "config.h"
 #include "listener.h"
 #include "log.h"
@@ -37,12 +38,14 @@ int main(int argc, char** argv) {
   using namespace appserver::server;
   Config config;
   std::vector<Listener> listeners;
+  std::unique_ptr<AuthGate> gate;
   try {
     if (!parseCommandLine(argc, argv, config)) {
       return 0;
     }
     applyEnvironment(config);
     Log::open(config);
+    gate = AuthGate::create(config.jwt);  // keys load once, before any fork
     listeners = bindListeners(config.binds, config.backlog);
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "appserver: error: %s\n", e.what());
@@ -51,7 +54,7 @@ int main(int argc, char** argv) {
   // A client that hangs up must cost an EPIPE on that connection, not the process.
   ::signal(SIGPIPE, SIG_IGN);
   try {
-    return Master(config, listeners).run();
+    return Master(config, listeners, gate.get()).run();
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "appserver: error: %s\n", e.what());
     return 1;

@@ -65,9 +65,10 @@ std::string describeExit(int status) {
 
 }  // namespace
 
-Master::Master(const Config& config, std::vector<Listener>& listeners)
+Master::Master(const Config& config, std::vector<Listener>& listeners, AuthGate* gate)
     : config_(config),
       listeners_(listeners),
+      gate_(gate),
       scoreboard_(kScoreboardSlots),
       target_workers_(config.workers) {}
 
@@ -157,7 +158,7 @@ void Master::spawnWorker() {
   }
   int status = kExitBootError;
   {
-    Worker worker(config_, listeners_, master, *slot);
+    Worker worker(config_, listeners_, master, *slot, gate_);
     status = worker.run();
   }
   std::fflush(nullptr);

@@ -17,6 +17,7 @@
 #include <map>
 #include <vector>
 
+#include "auth_gate.h"
 #include "config.h"
 #include "listener.h"
 #include "scoreboard.h"
@@ -25,7 +26,8 @@ namespace appserver::server {
 
 class Master {
  public:
-  Master(const Config& config, std::vector<Listener>& listeners);
+  // gate: the JWT check the workers inherit, or null when JWT verification is off.
+  Master(const Config& config, std::vector<Listener>& listeners, AuthGate* gate);
   // Runs until stopped. Returns the process exit status.
   int run();
 
@@ -53,6 +55,7 @@ class Master {
 
   const Config& config_;
   std::vector<Listener>& listeners_;
+  AuthGate* gate_;
   Scoreboard scoreboard_;
   std::map<pid_t, WorkerInfo> workers_;
   int target_workers_;

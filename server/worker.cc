@@ -48,11 +48,12 @@ struct WorkerCallbacks {
 };
 
 Worker::Worker(const Config& config, const std::vector<Listener>& listeners, pid_t master,
-               WorkerSlot& slot)
+               WorkerSlot& slot, AuthGate* gate)
     : config_(config),
       listeners_(listeners),
       master_(master),
       slot_(slot),
+      gate_(gate),
       read_buffer_(kReadBufferSize) {
   limits_.request_line = static_cast<size_t>(config.limit_request_line);
   limits_.fields = static_cast<size_t>(config.limit_request_fields);

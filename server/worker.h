@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "app_runner.h"
+#include "auth_gate.h"
 #include "config.h"
 #include "embed/wsgi_app.h"
 #include "http_parser.h"
@@ -30,9 +31,10 @@ constexpr int kExitAppLoadError = 4;  // the app could not be imported: the mast
 
 class Worker {
  public:
-  // slot: this worker's scoreboard slot, stamped by the heartbeat.
+  // slot: this worker's scoreboard slot, stamped by the heartbeat. gate: the JWT check, or
+  // null when it is off (the worker's copy after fork: its token cache is its own).
   Worker(const Config& config, const std::vector<Listener>& listeners, pid_t master,
-         WorkerSlot& slot);
+         WorkerSlot& slot, AuthGate* gate);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -46,6 +48,7 @@ class Worker {
   std::vector<char>& readBuffer() { return read_buffer_; }
   embed::WsgiApp& app() { return *app_; }
   AppRunner& runner() { return *runner_; }
+  AuthGate* authGate() { return gate_; }
   bool stopping() const { return stopping_; }
   void connectionClosed(Connection* connection);
 
@@ -71,6 +74,7 @@ class Worker {
   const std::vector<Listener>& listeners_;
   pid_t master_;
   WorkerSlot& slot_;
+  AuthGate* gate_;
   HttpLimits limits_;
   uv_loop_t loop_{};
   std::vector<std::unique_ptr<ListenSocket>> sockets_;

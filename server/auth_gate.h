@@ -1,0 +1,70 @@
+// auth_gate.h: JWT verification in front of the app, per request, before any Python runs.
+//
+// Decides per path whether a token is needed (--jwt-protect / --jwt-exempt prefixes, on
+// the decoded path the app would see), takes the bearer token from the Authorization
+// header (scheme from --jwt-header-types, compared case-insensitively, RFC 7235) or from
+// the --jwt-cookie cookie, verifies it with auth/ (through a per-worker cache of verified
+// tokens) and answers refusals itself: 401 with an RFC 6750 WWW-Authenticate header and a
+// body shaped like simplejwt's, or 400 invalid_request for several tokens at once. Token
+// contents never reach a log line. CORS preflights pass unchecked.
+// Thread: the worker's loop thread (one gate, and so one cache, per worker).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "auth/jwt_verifier.h"
+#include "auth/key_set.h"
+#include "auth/token_cache.h"
+#include "config.h"
+
+namespace appserver::server {
+
+struct HttpRequest;
+
+class AuthGate {
+ public:
+  struct Decision {
+    enum class Kind {
+      Pass,    // no token needed (or none given with --jwt-optional): call the app
+      Accept,  // a valid token: call the app with claims()
+      Refuse,  // answer with response (status) and do not call the app
+    };
+    Kind kind = Kind::Pass;
+    // For Refuse: the answer (the connection adds framing and Connection).
+    int status = 0;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    std::string reason;  // why, for the log: a fixed phrase, never token bytes
+  };
+
+  // Loads keys and policy. Returns null when no key is configured (checking is off).
+  // Throws ConfigError naming the option and the reason when a key cannot be used.
+  static std::unique_ptr<AuthGate> create(const JwtConfig& config);
+
+  // @param now seconds since the Unix epoch
+  Decision check(const HttpRequest& request, int64_t now);
+  // The verified claims of the last Accept; valid until the next check().
+  const auth::Claims& claims() const { return claims_; }
+
+ private:
+  AuthGate(const JwtConfig& config, auth::Policy policy, auth::KeySet keys);
+  bool needsToken(std::string_view path) const;
+  // How many tokens the request carries (header and cookie); token is the last one found.
+  int findTokens(const HttpRequest& request, std::string_view& token) const;
+  Decision refuse(int status, std::string_view error, std::string_view description,
+                  std::string_view detail, std::string_view code) const;
+
+  JwtConfig config_;
+  std::vector<std::string> header_types_;
+  auth::JwtVerifier verifier_;
+  auth::KeySet keys_;
+  auth::TokenCache cache_;
+  auth::Claims claims_;
+};
+
+}  // namespace appserver::server
