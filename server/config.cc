@@ -101,13 +101,14 @@ void addJwtServerOptions(CLI::App& cli, JwtConfig& c) {
   cli.add_option("--jwt-exempt", c.exempt, "Path prefix that never needs a token (repeatable)")
       ->group(group);
   cli.add_flag("--jwt-optional", c.optional,
-               "Requests without a token pass (a bad token is "
-               "still refused)")
+               "Requests without a token pass (a bad token is still refused)")
       ->group(group);
   cli.add_option("--jwt-cookie", c.cookie, "Also take the token from this cookie")->group(group);
   cli.add_option("--jwt-header-types", c.header_types,
-                 "Authorization schemes accepted, "
-                 "comma-separated (default Bearer)")
+                 "Authorization schemes accepted, comma-separated (default Bearer)")
+      ->group(group);
+  cli.add_flag("--jwt-from-django", c.from_django,
+               "Accept exactly the access tokens the project's simplejwt issues (SIMPLE_JWT)")
       ->group(group);
 }
 

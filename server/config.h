@@ -27,6 +27,7 @@ struct JwtConfig {
   bool optional = false;             // no token passes; a bad one is still refused
   std::string cookie;                // cookie that may carry the token
   std::string header_types = "Bearer";
+  bool from_django = false;  // take the rest from the project's SIMPLE_JWT settings
 };
 
 struct Config {

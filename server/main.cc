@@ -13,6 +13,7 @@
 
 #include "auth_gate.h"
 #include "config.h"
+#include "django_jwt.h"
 #include "listener.h"
 #include "log.h"
 #include "master.h"
@@ -45,6 +46,9 @@ int main(int argc, char** argv) {
     }
     applyEnvironment(config);
     Log::open(config);
+    if (config.jwt.from_django) {
+      applyDjangoJwtSettings(config);
+    }
     gate = AuthGate::create(config.jwt);  // keys load once, before any fork
     listeners = bindListeners(config.binds, config.backlog);
   } catch (const ConfigError& e) {

@@ -67,6 +67,7 @@ int Worker::run() {
   embed::InterpreterOptions python;
   python.python_path = config_.python_path;
   python.python_path.push_back(currentDirectory());  // as Gunicorn: the app's directory first
+  python.python_path.push_back(APPSERVER_PYTHON_DIR);  // the appserver package (DRF class)
   embed::Interpreter interpreter(python);
   embed::WsgiAppOptions options;
   const char* script_name = std::getenv("SCRIPT_NAME");
