@@ -3,7 +3,9 @@
 `Server` runs any command line in its own process group, waits until its port accepts
 connections and always stops it again (TERM, a bounded wait, then KILL), so no test leaves
 a process behind. `Connection` speaks HTTP/1.1 over a plain socket, byte for byte, so tests
-see exactly what the server sent: framing, headers, and when it closes.
+see exactly what the server sent: framing, headers, and when it closes. The process
+helpers (`child_pids`, `wait_for_workers`, `pid_running`, `run_to_exit`...) let tests watch
+a master and its workers through /proc and run commands that must exit by themselves.
 
 The server under test is $APPSERVER_BIN (ctest sets it to build/appserver). Any binary with
 Gunicorn's command line can stand in, e.g. APPSERVER_BIN=/usr/bin/gunicorn. Standard
@@ -17,10 +19,12 @@ import subprocess
 import tempfile
 import time
 import unittest
+import weakref
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES_DIR = REPO_ROOT / "examples"
+APPS_DIR = REPO_ROOT / "tests" / "apps"  # one tiny WSGI app per scenario: APPS_DIR/<name>/wsgi.py
 PYTHON = "/usr/bin/python3"  # Debian's build: the one with Django
 HOST = "127.0.0.1"
 
@@ -59,6 +63,108 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def app_server(scenario, *options, app="wsgi", env=None):
+    """A `Server` (not started yet) serving tests/apps/<scenario>/<app>.py on a free port.
+
+    `options` go on the command line before the app; --bind and --chdir are added.
+    """
+    port = free_port()
+    argv = server_command("--bind", f"{HOST}:{port}", "--chdir", str(APPS_DIR / scenario),
+                          *options, app)
+    return Server(argv, port, env=env)
+
+
+def wait_until(predicate, timeout, interval=0.05):
+    """Calls `predicate` until it returns a true value, which is returned, or `timeout`
+    seconds have passed, when the last (false) value is returned."""
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()) and time.monotonic() < deadline:
+        time.sleep(interval)
+    return value
+
+
+def pid_running(pid):
+    """Whether process `pid` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def child_pids(pid):
+    """The live (non-zombie) children of process `pid`, as a set (empty once it is gone)."""
+    children = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children.update(int(c) for c in (task / "children").read_text().split())
+        except OSError:  # the task or the process has just gone
+            continue
+    return {c for c in children if pid_running(c)}
+
+
+def caught_signals(pid):
+    """The signals process `pid` has handlers installed for (SigCgt in /proc/<pid>/status)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return set()
+    mask = int(next(line.split()[1] for line in status.splitlines()
+                    if line.startswith("SigCgt:")), 16)
+    return {signum for signum in signal.Signals if mask >> (signum - 1) & 1}
+
+
+def worker_ready(pid):
+    """Whether worker `pid` has installed its own signal handlers: it catches TERM but no
+    longer the master's HUP, which it inherits at fork and resets first thing.
+
+    Before that, a signal sent to it may be lost (the handler it runs is the master's), so
+    tests wait for this before they signal a master whose workers are new.
+    """
+    caught = caught_signals(pid)
+    return signal.SIGTERM in caught and signal.SIGHUP not in caught
+
+
+def wait_for_workers(master, count, timeout=10.0):
+    """Waits up to `timeout` seconds for process `master` to have exactly `count` live
+    children, every one of them `worker_ready`. Returns the children at the end."""
+    wait_until(lambda: len(pids := child_pids(master)) == count and all(map(worker_ready, pids)),
+               timeout)
+    return child_pids(master)
+
+
+def run_to_exit(argv, timeout=10.0, env=None, cwd=None):
+    """Runs a command that must exit by itself within `timeout` seconds, in its own group.
+
+    Returns a subprocess.CompletedProcess with stdout and stderr kept apart, as text.
+    Raises AssertionError if it is still running at the deadline or left processes of its
+    group behind (say, forked workers); either way they are killed first.
+    """
+    process = subprocess.Popen(
+        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, start_new_session=True, preexec_fn=_die_with_parent)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(process.pid)
+        stdout, stderr = process.communicate()
+        raise AssertionError(f"{argv} still running after {timeout} s:\n"
+                             f"{stdout.decode(errors='replace')}{stderr.decode(errors='replace')}")
+    leftovers = _live_group_members(process.pid)
+    if leftovers:
+        _kill_group(process.pid)
+        raise AssertionError(f"{argv} exited but left pids {leftovers} running")
+    return subprocess.CompletedProcess(argv, process.returncode, stdout.decode(errors="replace"),
+                                       stderr.decode(errors="replace"))
+
+
+def _kill_group(pgid):
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:  # every member has exited meanwhile
+        pass
+
+
 def _die_with_parent():
     # Runs in the child before exec: if the test process is killed (say by ctest's
     # timeout) before its cleanups run, the kernel still stops the server.
@@ -94,17 +200,23 @@ class Server:
         self.env = env
         self.process = None
         self._log = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe blocks servers
+        weakref.finalize(self, self._log.close)  # output() stays readable after stop()
+
+    def spawn(self):
+        """Start the process without waiting for it to listen (`stop()` still applies)."""
+        self.process = subprocess.Popen(
+            self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
+            stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=_die_with_parent,
+        )
+        return self
 
     def start(self, timeout=20.0):
         """Start the process and wait up to `timeout` seconds for the port to accept.
 
         Raises RuntimeError with the server's output if it exits or never accepts.
         """
-        self.process = subprocess.Popen(
-            self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
-            stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_die_with_parent,
-        )
+        self.spawn()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -152,6 +264,28 @@ class Server:
         return Connection(HOST, self.port, timeout)
 
 
+class SharedServerTestCase(unittest.TestCase):
+    """Tests that share one server on tests/apps/<SCENARIO>, started with OPTIONS.
+
+    The server starts once per class and is stopped after its last test; `connect()`
+    gives a connection that is closed after the test.
+    """
+
+    SCENARIO = None
+    OPTIONS = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = app_server(cls.SCENARIO, *cls.OPTIONS)
+        cls.addClassCleanup(cls.server.stop)
+        cls.server.start()
+
+    def connect(self, timeout=10.0):
+        conn = self.server.connect(timeout)
+        self.addCleanup(conn.close)
+        return conn
+
+
 class Response:
     """One parsed HTTP response. Header names keep their case; `header()` ignores it."""
 
@@ -182,6 +316,20 @@ class Connection:
     def __init__(self, host, port, timeout=10.0):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self._buffer = b""
+
+    @classmethod
+    def unix(cls, path, timeout=10.0):
+        """A `Connection` to the unix-domain stream socket at `path`."""
+        conn = cls.__new__(cls)
+        conn.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn._buffer = b""
+        try:
+            conn.sock.settimeout(timeout)
+            conn.sock.connect(str(path))
+        except OSError:
+            conn.close()
+            raise
+        return conn
 
     def __enter__(self):
         return self
