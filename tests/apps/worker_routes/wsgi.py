@@ -1,0 +1,26 @@
+"""worker_routes: routes that make a worker identify itself, stall or die.
+
+GET /pid            the worker's pid, as text (a fast route)
+GET /sleep?SECONDS  sleeps SECONDS (a float), then answers "slept"
+GET /exit           os._exit(1) inside the request: the worker dies without answering
+Used by test_master.py (signals, respawn) and test_threads.py (concurrency).
+"""
+import os
+import time
+
+
+def _text(start_response, text):
+    body = text.encode()
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def application(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/sleep":
+        time.sleep(float(environ.get("QUERY_STRING") or "1"))
+        return _text(start_response, "slept")
+    if path == "/exit":
+        os._exit(1)
+    return _text(start_response, str(os.getpid()))
