@@ -6,6 +6,8 @@
 // Thread: the app's thread, with the GIL held.
 #include "environ.h"
 
+#include <strings.h>
+
 #include "input_stream.h"
 
 namespace py = pybind11;
@@ -73,7 +75,6 @@ EnvironBuilder::EnvironBuilder(const WsgiAppOptions& options, py::object errors,
       k_url_scheme_(intern("wsgi.url_scheme")),
       k_input_(intern("wsgi.input")),
       k_content_length_(intern("CONTENT_LENGTH")),
-      k_http_host_(intern("HTTP_HOST")),
       k_jwt_claims_(intern("appserver.jwt.claims")),
       json_loads_(py::module_::import("json").attr("loads")) {
   template_[intern("wsgi.version")] = py::make_tuple(1, 0);
@@ -150,24 +151,21 @@ void EnvironBuilder::addHeaders(py::dict& environ, const WsgiRequest& request) {
 void EnvironBuilder::addServerAddress(py::dict& environ, const WsgiRequest& request) {
   std::string_view host = request.server_name;
   std::string port = std::to_string(request.server_port);
-  if (PyObject* header = PyDict_GetItem(environ.ptr(), k_http_host_.ptr())) {
+  for (const HeaderView& h : request.headers) {
+    if (h.name.size() != 4 || ::strncasecmp(h.name.data(), "host", 4) != 0) {
+      continue;
+    }
     // Host is "name[:port]" or "[v6]:port": SERVER_NAME follows it, as in Gunicorn, and so
     // does SERVER_PORT when Host names one (else the port the request arrived on).
-    Py_ssize_t size = 0;
-    const char* text = PyUnicode_AsUTF8AndSize(header, &size);
-    if (text != nullptr) {
-      std::string_view value(text, static_cast<size_t>(size));
-      const size_t bracket = value.rfind(']');
-      const size_t colon = value.rfind(':');
-      if (colon != std::string_view::npos &&
-          (bracket == std::string_view::npos || colon > bracket)) {
-        port = std::string(value.substr(colon + 1));
-        value = value.substr(0, colon);
-      }
-      host = value;
-    } else {
-      PyErr_Clear();
+    std::string_view value = h.value;
+    const size_t bracket = value.rfind(']');
+    const size_t colon = value.rfind(':');
+    if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
+      port = std::string(value.substr(colon + 1));
+      value = value.substr(0, colon);
     }
+    host = value;
+    break;
   }
   setItem(environ, k_server_name_, latin1(host));
   setItem(environ, k_server_port_, py::str(port));

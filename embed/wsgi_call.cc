@@ -58,12 +58,18 @@ struct CallAccess {
     if (!py::hasattr(filelike, "fileno") || !py::hasattr(filelike, "tell")) {
       return false;
     }
-    const int fd = filelike.attr("fileno")().cast<int>();
+    int fd = -1;
+    int64_t offset = 0;
+    try {
+      fd = filelike.attr("fileno")().cast<int>();
+      offset = filelike.attr("tell")().cast<int64_t>();
+    } catch (const py::error_already_set&) {
+      return false;  // io.BytesIO and friends: no descriptor, so plain iteration
+    }
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
       return false;
     }
-    const auto offset = filelike.attr("tell")().cast<int64_t>();
     call.file_ = {::dup(fd), offset, std::max<int64_t>(0, st.st_size - offset)};
     im.response.body_begun = true;
     return call.file_.fd >= 0;

@@ -74,6 +74,16 @@ bool BodyBuffer::append(std::string_view data) {
   return true;
 }
 
+void BodyBuffer::clear() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+  fd_ = -1;
+  memory_.clear();
+  size_ = 0;
+  error_.clear();
+}
+
 embed::RequestBody BodyBuffer::release() {
   embed::RequestBody body;
   body.size = size_;

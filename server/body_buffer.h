@@ -28,6 +28,8 @@ class BodyBuffer {
   const std::string& error() const { return error_; }
   // Hands the body over to the app and leaves this buffer empty for the next request.
   embed::RequestBody release();
+  // Drops the body (closing a spooled file) and leaves the buffer empty.
+  void clear();
 
  private:
   bool spill();

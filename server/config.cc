@@ -14,16 +14,37 @@ namespace appserver::server {
 namespace {
 
 constexpr const char* kVersion = "appserver 0.1.0";
+constexpr int kMaxWorkers = 1024;
 
 int defaultWorkers() {
   const char* value = std::getenv("WEB_CONCURRENCY");  // Gunicorn's default, kept
   if (value == nullptr || *value == '\0') {
     return 1;
   }
+  int workers = 0;
   try {
-    return std::stoi(value);
+    size_t used = 0;
+    workers = std::stoi(value, &used);
+    if (value[used] != '\0') {
+      throw std::invalid_argument(value);
+    }
   } catch (const std::exception&) {
     throw ConfigError(std::string("WEB_CONCURRENCY is not a number: '") + value + "'");
+  }
+  if (workers < 1 || workers > kMaxWorkers) {
+    throw ConfigError("WEB_CONCURRENCY " + std::to_string(workers) + " not in [1 - " +
+                      std::to_string(kMaxWorkers) + "]");
+  }
+  return workers;
+}
+
+// Gunicorn keeps the last value of an option given twice (a wrapper script's default, then
+// the operator's); repeatable options (-b, -e, ...) keep them all.
+void takeLastValues(CLI::App& cli) {
+  for (CLI::Option* option : cli.get_options()) {
+    if (option->get_items_expected_max() == 1) {
+      option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    }
   }
 }
 
@@ -32,7 +53,7 @@ void addServerOptions(CLI::App& cli, Config& c) {
                  "Socket to bind: HOST:PORT, [IPV6]:PORT, unix:PATH, fd://N "
                  "(repeatable; default 127.0.0.1:8000)");
   cli.add_option("-w,--workers", c.workers, "Worker processes (default $WEB_CONCURRENCY or 1)")
-      ->check(CLI::Range(1, 1024));
+      ->check(CLI::Range(1, kMaxWorkers));
   cli.add_option("--threads", c.threads, "Threads per worker running the app")
       ->check(CLI::Range(1, 1024));
   cli.add_option("--chdir", c.chdir, "Change to this directory before loading the app");
@@ -88,7 +109,8 @@ void addLogOptions(CLI::App& cli, Config& c) {
   cli.add_option("--access-logformat", c.access_logformat, "Access log format (Gunicorn atoms)");
   cli.add_option("--error-logfile,--log-file", c.error_logfile, "Error log file ('-' = stderr)");
   cli.add_option("--log-level", c.log_level, "debug, info, warning, error or critical")
-      ->check(CLI::IsMember({"debug", "info", "warning", "error", "critical"}, CLI::ignore_case));
+      ->transform(
+          CLI::IsMember({"debug", "info", "warning", "error", "critical"}, CLI::ignore_case));
 }
 
 void addJwtServerOptions(CLI::App& cli, JwtConfig& c) {
@@ -139,6 +161,7 @@ bool parseCommandLine(int argc, char** argv, Config& config) {
   addLimitOptions(cli, config);
   addLogOptions(cli, config);
   addJwtServerOptions(cli, config.jwt);
+  takeLastValues(cli);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

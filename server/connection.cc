@@ -21,6 +21,7 @@ namespace appserver::server {
 namespace {
 
 constexpr double kLingerSeconds = 2;         // draining input after the last response
+constexpr double kStopGraceSeconds = 1;      // a graceful stop waits this long for a request
 constexpr size_t kSendfileFallback = 65536;  // bytes copied through a write when sendfile blocks
 constexpr std::string_view kChunkThenLast = "\r\n0\r\n\r\n";
 
@@ -112,7 +113,9 @@ void Connection::close() {
 void Connection::closeWhenIdle() {
   close_after_ = true;
   if (phase_ == Phase::Waiting) {
-    close();
+    // Not at once: a request may be on its way (a client that just connected); it is served
+    // with Connection: close, and a silent connection closes when the grace ends.
+    armTimer(kStopGraceSeconds);
   }
 }
 
@@ -255,8 +258,11 @@ bool Connection::admit() {
 
 void Connection::answer(int status, std::string response) {
   framing_ = ResponseFraming{.status = status, .send_body = false, .close = close_after_};
-  body_sent_ = 0;
+  body_sent_ = response.size() - (response.find("\r\n\r\n") + 4);  // for the access log
   out_ = std::move(response);
+  if (refusing_) {
+    logAccess(status);  // now: the refused request never reaches finishResponse()
+  }
   write({out_});
 }
 
@@ -505,13 +511,9 @@ void Connection::refuse(int status, std::string_view reason) {
   }
   started_wall_ = std::chrono::system_clock::now();
   started_ = std::chrono::steady_clock::now();
-  framing_ = ResponseFraming{.status = status, .send_body = false, .close = true};
-  body_sent_ = 0;
-  logAccess(status);
   close_after_ = true;
   refusing_ = true;
-  out_ = simpleResponse(status, true);
-  write({out_});
+  answer(status, simpleResponse(status, true));
 }
 
 void Connection::linger() {
@@ -534,9 +536,9 @@ void Connection::logAccess(int status) {
   const HttpRequest& r = parser_.request();
   AccessEntry e;
   e.remote_addr = remote_addr_;
-  e.method = r.method.empty() ? "-" : r.method;
-  e.target = r.target.empty() ? "-" : r.target;
-  e.protocol = r.protocol.empty() ? "-" : r.protocol;
+  e.method = r.method;  // all empty for a request refused before its head was through
+  e.target = r.target;
+  e.protocol = r.protocol;
   e.status = status;
   e.body_bytes = body_sent_;
   e.start = started_wall_;

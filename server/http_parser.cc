@@ -39,12 +39,8 @@ bool isTokenChar(char c) {
          std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-// data starts with a method token followed by a space: a method, just not one llhttp knows.
-bool isUnknownMethod(std::string_view data) {
-  const size_t space = data.find(' ');
-  return space != std::string_view::npos && space > 0 &&
-         std::all_of(data.begin(), data.begin() + space, isTokenChar);
-}
+// The longest method kept while telling an unknown method (501) from a malformed one (400).
+constexpr size_t kMaxMethod = 32;
 
 HttpParser& owner(llhttp_t* p) { return *static_cast<HttpParser*>(p->data); }
 
@@ -109,11 +105,13 @@ void HttpParser::reset() {
   request_.content_length = -1;
   request_.chunked = request_.expect_continue = false;
   request_.keep_alive = true;
-  request_.body.release();
+  request_.body.clear();  // a body the app never took (a refused request) is dropped here
   fields_.clear();
   url_len_ = 0;
   chunks_.reset();
   decoding_ = false;
+  method_text_.clear();
+  method_refused_ = false;
   in_value_ = in_message_ = head_complete_ = complete_ = false;
 }
 
@@ -131,6 +129,9 @@ int HttpParser::fail(int status, const char* reason) {
 
 HttpParser::Result HttpParser::execute(std::string_view data, size_t& consumed) {
   consumed = 0;
+  if (method_refused_) {
+    return classifyMethod(data, consumed);
+  }
   if (!decoding_) {
     exec_begin_ = data.data();
     const llhttp_errno_t rc = llhttp_execute(&parser_, data.data(), data.size());
@@ -140,10 +141,17 @@ HttpParser::Result HttpParser::execute(std::string_view data, size_t& consumed) 
       last_byte_ = data[consumed - 1];
     }
     if (rc == HPE_OK) {
+      if (in_message_ && url_len_ == 0 && method_text_.size() <= kMaxMethod) {
+        method_text_.append(data);  // a method cut by the read boundary, for classifyMethod()
+      }
       return Result::NeedMore;
     }
+    if (rc == HPE_INVALID_METHOD && error_status_ == 0) {
+      method_refused_ = true;
+      return classifyMethod(data, consumed);
+    }
     if (rc != HPE_PAUSED) {
-      return llhttpError(rc, data);
+      return llhttpError(rc);
     }
     if (!request_.chunked) {
       return Result::Complete;
@@ -168,13 +176,33 @@ HttpParser::Result HttpParser::execute(std::string_view data, size_t& consumed) 
   return Result::Error;
 }
 
-HttpParser::Result HttpParser::llhttpError(llhttp_errno_t rc, std::string_view data) {
+// llhttp stops at the first byte that no method it knows starts with; whether the request
+// names a method llhttp does not know (501, RFC 9110 15.6.2) or no method at all (400)
+// shows only at the space after it, which may come in a later read.
+HttpParser::Result HttpParser::classifyMethod(std::string_view data, size_t& consumed) {
+  consumed = data.size();
+  const size_t before = method_text_.size();
+  method_text_.append(data.substr(0, kMaxMethod + 2 - std::min(before, kMaxMethod + 2)));
+  std::string_view text = method_text_;
+  text.remove_prefix(std::min(text.find_first_not_of("\r\n"), text.size()));
+  const auto end = std::find_if_not(text.begin(), text.end(), isTokenChar);
+  if (end == text.end() && text.size() <= kMaxMethod) {
+    return Result::NeedMore;
+  }
+  // Consumed through the byte that decided, as if the parser had stopped there.
+  const size_t decided = static_cast<size_t>(text.data() - method_text_.data()) +
+                         static_cast<size_t>(end - text.begin()) + 1;
+  consumed = std::min(data.size(), decided > before ? decided - before : 0);
+  const bool unknown = end != text.begin() && end != text.end() && *end == ' ';
+  error_status_ = unknown ? 501 : 400;
+  error_reason_ = unknown ? "method not implemented" : "invalid method";
+  return Result::Error;
+}
+
+HttpParser::Result HttpParser::llhttpError(llhttp_errno_t rc) {
   if (error_status_ == 0) {
-    // llhttp's own refusals: malformed syntax gets 400 (RFC 9112), except a well-formed
-    // method llhttp does not know (501, RFC 9110 15.6.2) and an unknown version (505).
-    error_status_ = rc == HPE_INVALID_VERSION                           ? 505
-                    : rc == HPE_INVALID_METHOD && isUnknownMethod(data) ? 501
-                                                                        : 400;
+    // llhttp's own refusals: malformed syntax gets 400 (RFC 9112), an unknown version 505.
+    error_status_ = rc == HPE_INVALID_VERSION ? 505 : 400;
     error_reason_ = llhttp_get_error_reason(&parser_) != nullptr ? llhttp_get_error_reason(&parser_)
                                                                  : llhttp_errno_name(rc);
   }

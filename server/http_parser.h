@@ -85,7 +85,8 @@ class HttpParser {
   int handleValue(std::string_view piece);
   int handleHeadersComplete();
   int handleBody(std::string_view piece);
-  Result llhttpError(llhttp_errno_t rc, std::string_view data);
+  Result llhttpError(llhttp_errno_t rc);
+  Result classifyMethod(std::string_view data, size_t& consumed);
   // True when the byte before piece is a LF: the piece continues a folded line.
   bool precededByLineFeed(std::string_view piece) const;
   int checkFraming();
@@ -100,6 +101,8 @@ class HttpParser {
   uint32_t url_len_ = 0;
   ChunkedDecoder chunks_;
   bool decoding_ = false;             // the head is parsed; chunks_ is decoding the body
+  std::string method_text_;           // the start of a request line cut by a read boundary
+  bool method_refused_ = false;       // llhttp refused the method: 400 or 501 once it ends
   const char* exec_begin_ = nullptr;  // the buffer of the running execute()
   char last_byte_ = 0;                // the last byte parsed by the previous execute()
   bool in_value_ = false;

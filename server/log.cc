@@ -131,6 +131,10 @@ void appendAtom(std::string& out, const Segment& seg, const AccessEntry& e) {
       break;
     }
     case 'r':
+      if (e.method.empty()) {
+        out += '-';  // refused before a request line was through
+        break;
+      }
       appendEscaped(out, e.method);
       out += ' ';
       appendEscaped(out, e.target);
@@ -138,10 +142,10 @@ void appendAtom(std::string& out, const Segment& seg, const AccessEntry& e) {
       appendEscaped(out, e.protocol);
       break;
     case 'm':
-      appendEscaped(out, e.method);
+      appendEscaped(out, e.method.empty() ? "-" : e.method);
       break;
     case 'U':
-      appendEscaped(out, e.target.substr(0, e.target.find('?')));
+      appendEscaped(out, e.target.empty() ? "-" : e.target.substr(0, e.target.find('?')));
       break;
     case 'q': {
       const size_t q = e.target.find('?');
@@ -149,7 +153,7 @@ void appendAtom(std::string& out, const Segment& seg, const AccessEntry& e) {
       break;
     }
     case 'H':
-      appendEscaped(out, e.protocol);
+      appendEscaped(out, e.protocol.empty() ? "-" : e.protocol);
       break;
     case 's':
       out += std::to_string(e.status);

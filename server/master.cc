@@ -39,6 +39,9 @@ void onSignal(int signum) {
   errno = saved;
 }
 
+// A worker's INT or QUIT: the fast stop, also while the app runs on the loop thread.
+void onFastStop(int) { ::_exit(0); }
+
 // Waits up to timeout_ms for signals; returns the ones that arrived, in order.
 std::vector<int> waitForSignals(int timeout_ms) {
   pollfd p{g_signal_pipe[0], POLLIN, 0};
@@ -133,7 +136,16 @@ void Master::spawnWorker() {
     return;
   }
   std::fflush(nullptr);
+  // Signals wait until the child has its own dispositions: one arriving in between would
+  // otherwise run the master's handler in the child and be lost.
+  sigset_t all;
+  sigset_t previous;
+  sigfillset(&all);
+  ::sigprocmask(SIG_BLOCK, &all, &previous);
   const pid_t pid = ::fork();
+  if (pid != 0) {
+    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+  }
   if (pid < 0) {
     logAt(LogLevel::Error, "fork failed: {}", std::strerror(errno));
     slot->pid.store(0);
@@ -145,11 +157,14 @@ void Master::spawnWorker() {
     logAt(LogLevel::Info, "Booting worker with pid: {}", pid);
     return;
   }
-  // The child: default signal dispositions (the worker's loop installs its own), no pipe,
-  // and never outliving the master.
+  // The child: default signal dispositions (the worker's loop installs its own for TERM),
+  // INT and QUIT stop it at once even inside the app, no pipe, never outliving the master.
   for (int signum : kHandledSignals) {
     ::signal(signum, SIG_DFL);
   }
+  ::signal(SIGINT, onFastStop);
+  ::signal(SIGQUIT, onFastStop);
+  ::sigprocmask(SIG_SETMASK, &previous, nullptr);
   ::close(g_signal_pipe[0]);
   ::close(g_signal_pipe[1]);
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);

@@ -66,7 +66,7 @@ Worker::~Worker() = default;
 int Worker::run() {
   embed::InterpreterOptions python;
   python.python_path = config_.python_path;
-  python.python_path.push_back(currentDirectory());  // as Gunicorn: the app's directory first
+  python.python_path.push_back(currentDirectory());    // as Gunicorn: the app's directory first
   python.python_path.push_back(APPSERVER_PYTHON_DIR);  // the appserver package (DRF class)
   embed::Interpreter interpreter(python);
   embed::WsgiAppOptions options;
@@ -89,7 +89,7 @@ int Worker::run() {
   if (!listen()) {
     return kExitBootError;
   }
-  for (int signum : {SIGTERM, SIGINT, SIGQUIT}) {
+  for (int signum : {SIGTERM}) {  // INT and QUIT end the process at once (master.cc)
     auto& handle = signals_.emplace_back(std::make_unique<uv_signal_t>());
     uv_signal_init(&loop_, handle.get());
     handle->data = this;
@@ -103,9 +103,8 @@ int Worker::run() {
 
   uv_run(&loop_, UV_RUN_DEFAULT);
 
+  const bool threads_done = runner_->stop();  // closes its own async handle
   uv_walk(&loop_, WorkerCallbacks::onWalkClose, nullptr);
-  uv_run(&loop_, UV_RUN_DEFAULT);
-  const bool threads_done = runner_->stop();
   uv_run(&loop_, UV_RUN_DEFAULT);
   if (uv_loop_close(&loop_) != 0 || !threads_done) {
     // A stuck app thread may hold the GIL: finalising Python could hang. Leave at once.
@@ -160,13 +159,7 @@ void Worker::connectionClosed(Connection* connection) {
   }
 }
 
-void Worker::handleSignal(int signum) {
-  if (signum == SIGTERM) {
-    stopGracefully();
-  } else {
-    stopNow();
-  }
-}
+void Worker::handleSignal(int) { stopGracefully(); }
 
 void Worker::handleHeartbeat() {
   slot_.heartbeat_ms.store(Scoreboard::nowMs());

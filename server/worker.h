@@ -2,7 +2,8 @@
 //
 // Created in the child right after fork(). Starts Python, imports the app, adopts the
 // inherited listening sockets and serves until told to stop: TERM stops accepting and lets
-// in-flight requests finish (bounded by --graceful-timeout), INT and QUIT stop at once. A
+// in-flight requests finish (bounded by --graceful-timeout); INT and QUIT end the process
+// at once (their handler is set by the master right after fork). A
 // worker whose master disappears stops gracefully by itself, so none outlives its master.
 // Thread: the loop thread (the app pool threads live inside AppRunner).
 #pragma once

@@ -16,11 +16,6 @@ import harness
 
 SHARED_DIR = Path(os.environ.get("APPSERVER_SHARED_DIR", harness.REPO_ROOT.parent / "shared"))
 CONFORMANCE_DIR = SHARED_DIR / "conformance"
-SKIPPED_CHECKS = [
-    # Chunk extensions with whitespace around ';' (RFC 9112 7.1.1 BWS) are refused by
-    # llhttp 8.1. The core engineer is fixing it; remove this skip with the fix.
-    "corpus/valid/013",
-]
 
 
 class ConformanceTest(unittest.TestCase):
@@ -33,8 +28,7 @@ class ConformanceTest(unittest.TestCase):
         server = harness.Server(argv, port)
         self.addCleanup(server.stop)
         server.start()
-        skips = [arg for check in SKIPPED_CHECKS for arg in ("--skip", check)]
-        result = subprocess.run([harness.PYTHON, str(runner), "--port", str(port), *skips],
+        result = subprocess.run([harness.PYTHON, str(runner), "--port", str(port)],
                                 capture_output=True, text=True, timeout=90)
         failures = "\n".join(line for line in result.stdout.splitlines()
                              if line.startswith("FAIL"))
