@@ -80,15 +80,11 @@ class ConfigErrorTest(unittest.TestCase):
         result = run_server(*self.valid_args(), "wsgi", env=clean_env(WEB_CONCURRENCY="many"))
         self.assertRefused(result, "WEB_CONCURRENCY")
 
-    @unittest.skip("bug: WEB_CONCURRENCY=0 (or -3) is not range-checked as --workers is: the "
-                   "master runs with no workers and never answers")
     def test_web_concurrency_zero_is_refused(self):
         result = run_server(*self.valid_args(), "wsgi", env=clean_env(WEB_CONCURRENCY="0"),
                             timeout=3)
         self.assertRefused(result, "WEB_CONCURRENCY")
 
-    @unittest.skip("bug: a repeated single-valued option (--workers 1 --workers 2) exits 2; "
-                   "Gunicorn (argparse) lets the last one win")
     def test_repeated_option_takes_the_last_value(self):
         server = harness.app_server("cli_env", "--workers", "3", "--workers", "1",
                                     env=clean_env())

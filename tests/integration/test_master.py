@@ -133,9 +133,6 @@ class MasterTest(unittest.TestCase):
                 self.assertFalse([pid for pid in workers if harness.pid_running(pid)])
                 self.assertIn(f"Handling signal: {signum.name[3:]}", server.output())
 
-    @unittest.skip("bug: INT/QUIT do not interrupt a request in flight with --threads 1: the "
-                   "worker handles SIGQUIT only after the app returns, so the master waits up "
-                   "to --graceful-timeout (30 s) and the request still gets its 200")
     def test_int_stops_without_waiting_for_the_request_in_flight(self):
         server = self.start(1)
         conn = self.start_slow_request(server, 20)
@@ -190,9 +187,6 @@ class MasterTest(unittest.TestCase):
         for _ in range(6):
             self.assertIn(self.get_pid(server), current)
 
-    @unittest.skip("bug: a graceful worker stop (HUP, TTOU, TERM) closes connections it has "
-                   "accepted but not yet read a request from: the client gets a reset or an "
-                   "empty answer (about 1 request in 4000 during repeated HUPs)")
     def test_hup_drops_no_request(self):
         server = self.start(2)
         dropped = 0
@@ -202,9 +196,6 @@ class MasterTest(unittest.TestCase):
             dropped += self.request_until(server, lambda: self.reloaded(server, old))[1]
         self.assertEqual(dropped, 0, server.output())
 
-    @unittest.skip("bug: a signal that reaches a worker between fork() and the reset of its "
-                   "handlers runs the master's handler (written to the master's self-pipe) and "
-                   "is lost: TERM right after a respawn waits out --graceful-timeout")
     def test_term_right_after_a_fork_is_not_lost(self):
         for _ in range(10):  # the window is short: a few tries nearly always hit it
             server = self.start(1, "--graceful-timeout", "5")

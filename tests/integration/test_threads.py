@@ -58,9 +58,6 @@ class ThreadPoolTest(harness.SharedServerTestCase):
 
 
 class ThreadPoolStopTest(unittest.TestCase):
-    @unittest.skip("bug: with --threads > 1 a worker aborts on TERM (uv_close assertion "
-                   "'!uv__is_closing(handle)': AppRunner::stop closes the async handle that "
-                   "Worker::run's uv_walk already closed); the master logs SIGABRT")
     def test_term_stops_workers_cleanly(self):
         server = harness.app_server("worker_routes", "--workers", "2", "--threads", "4")
         self.addCleanup(server.stop)
