@@ -70,6 +70,16 @@ void addServerOptions(CLI::App& cli, Config& c) {
       ->check(CLI::Range(0.0, 3600.0));
   cli.add_option("-t,--timeout", c.timeout, "Seconds of silence before a worker is killed")
       ->check(CLI::Range(0.0, 86400.0));
+  cli.add_option("-p,--pid", c.pidfile, "Write the master's pid to this file");
+  cli.add_option("--max-requests", c.max_requests,
+                 "Requests a worker serves before it is replaced (0: no limit)")
+      ->check(CLI::Range(0LL, 1LL << 40));
+  cli.add_option("--max-requests-jitter", c.max_requests_jitter,
+                 "Random extra requests per worker, so workers are not replaced together")
+      ->check(CLI::Range(0LL, 1LL << 40));
+  cli.add_option("--max-worker-memory", c.max_worker_memory,
+                 "MiB of RSS after which a worker is replaced (0: no limit)")
+      ->check(CLI::Range(0LL, 1LL << 30));
   cli.add_option("--graceful-timeout", c.graceful_timeout,
                  "Seconds workers get to finish "
                  "in-flight requests on a graceful stop")

@@ -55,6 +55,10 @@ struct Config {
   std::string error_logfile = "-";  // "-" = stderr
   std::string log_level = "info";
   std::string worker_tmp_dir;  // where large request bodies are spooled; "" = $TMPDIR or /tmp
+  std::string pidfile;
+  long long max_requests = 0;         // a worker retires after this many (0: never)
+  long long max_requests_jitter = 0;  // plus a random 0..jitter, so workers retire apart
+  long long max_worker_memory = 0;    // MiB of RSS after which a worker retires (0: never)
   JwtConfig jwt;
 };
 

@@ -472,6 +472,7 @@ void Connection::finishResponse() {
     return;
   }
   logAccess(framing_.status);
+  worker_.requestDone();
   call_.reset();
   parser_.next();
   served_one_ = true;

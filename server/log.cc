@@ -27,6 +27,8 @@ struct Segment {
 struct State {
   int error_fd = 2;
   int access_fd = -1;
+  std::string error_path;   // "-" or a file name
+  std::string access_path;  // "", "-" or a file name
   LogLevel level = LogLevel::Info;
   std::vector<Segment> access_format;
 };
@@ -203,6 +205,8 @@ constexpr const char* kLevelNames[] = {"DEBUG", "INFO", "WARNING", "ERROR", "CRI
 
 void Log::open(const Config& config) {
   State& s = state();
+  s.error_path = config.error_logfile;
+  s.access_path = config.access_logfile;
   s.error_fd = openAppend(config.error_logfile, 2);
   s.access_fd = config.access_logfile.empty() ? -1 : openAppend(config.access_logfile, 1);
   s.access_format = compileFormat(config.access_logformat);
@@ -212,6 +216,23 @@ void Log::open(const Config& config) {
             : l == "error"    ? LogLevel::Error
             : l == "critical" ? LogLevel::Critical
                               : LogLevel::Info;
+}
+
+bool Log::reopen() {
+  State& s = state();
+  for (auto [path, fd] : {std::pair{s.error_path, s.error_fd}, {s.access_path, s.access_fd}}) {
+    if (path.empty() || path == "-") {
+      continue;
+    }
+    const int fresh = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fresh < 0) {
+      write(LogLevel::Error, fmt::format("cannot reopen {}: {}", path, std::strerror(errno)));
+      return false;
+    }
+    ::dup3(fresh, fd, O_CLOEXEC);
+    ::close(fresh);
+  }
+  return true;
 }
 
 bool Log::enabled(LogLevel level) { return level >= state().level; }

@@ -41,6 +41,10 @@ class Log {
  public:
   // Opens the files named in config. Throws ConfigError when one cannot be opened.
   static void open(const Config& config);
+  // USR1 (logrotate): opens the log files again under their names. The descriptors keep
+  // their numbers (dup2), so a writer on another thread never sees a closed one. Returns
+  // false, keeping the old files, when one cannot be opened.
+  static bool reopen();
   static bool enabled(LogLevel level);
   static void write(LogLevel level, std::string_view message);
   static bool accessEnabled();

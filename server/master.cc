@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "log.h"
@@ -90,6 +91,7 @@ void Master::installSignals() {
 
 int Master::run() {
   installSignals();
+  writePidFile();
   logAt(LogLevel::Info, "Starting appserver 0.1.0");
   for (const Listener& l : listeners_) {
     logAt(LogLevel::Info, "Listening at: {} ({})", l.name, ::getpid());
@@ -103,6 +105,7 @@ int Master::run() {
     reap();
     if (halt_status_ < 0) {
       checkTimeouts();
+      rotateWorkers();
       maintainWorkers();
     }
   }
@@ -110,6 +113,7 @@ int Master::run() {
     stopWorkers(false);
   }
   closeListeners(listeners_, /*remove_files=*/true);
+  removePidFile();
   logAt(LogLevel::Info, "Shutting down: Master");
   return halt_status_;
 }
@@ -161,6 +165,9 @@ void Master::spawnWorker() {
   // INT and QUIT stop it at once even inside the app, no pipe, never outliving the master.
   for (int signum : kHandledSignals) {
     ::signal(signum, SIG_DFL);
+  }
+  for (int signum : {SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGTTIN, SIGTTOU}) {
+    ::signal(signum, SIG_IGN);  // the master's signals; USR1 gets its handler in the loop
   }
   ::signal(SIGINT, onFastStop);
   ::signal(SIGQUIT, onFastStop);
@@ -216,6 +223,71 @@ void Master::reap() {
   }
 }
 
+void Master::replaceAll() {
+  for (auto& [pid, info] : workers_) {
+    if (!info.retiring) {
+      info.retiring = true;
+      info.stop_when_ready = true;
+    }
+  }
+}
+
+void Master::rotateWorkers() {
+  for (auto& [pid, info] : workers_) {
+    if (!info.retiring && info.slot->retire.load()) {
+      logAt(LogLevel::Info, "Worker (pid:{}) is retiring; starting its replacement", pid);
+      info.retiring = true;
+      info.stop_when_ready = true;
+    }
+  }
+  maintainWorkers();
+  int ready = 0;
+  for (const auto& [pid, info] : workers_) {
+    ready += !info.retiring && info.slot->ready.load() ? 1 : 0;
+  }
+  if (ready < target_workers_) {
+    return;  // the successors are still importing the app
+  }
+  for (auto& [pid, info] : workers_) {
+    if (info.stop_when_ready) {
+      info.stop_when_ready = false;
+      ::kill(pid, SIGTERM);
+    }
+  }
+}
+
+void Master::writePidFile() {
+  if (config_.pidfile.empty()) {
+    return;
+  }
+  const std::string text = std::to_string(::getpid()) + "\n";
+  const int fd = ::open(config_.pidfile.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    const std::string why = std::strerror(errno);
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    throw ConfigError("cannot write the pid file " + config_.pidfile + ": " + why);
+  }
+  ::close(fd);
+}
+
+void Master::removePidFile() {
+  if (config_.pidfile.empty()) {
+    return;
+  }
+  // Only our own: after USR2 a new master may have written its pid there.
+  char buf[32] = {};
+  const int fd = ::open(config_.pidfile.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
+    ::close(fd);
+    if (n > 0 && std::atoi(buf) == ::getpid()) {
+      ::unlink(config_.pidfile.c_str());
+    }
+  }
+}
+
 void Master::checkTimeouts() {
   if (config_.timeout <= 0) {
     return;  // Gunicorn: 0 disables the check
@@ -252,15 +324,13 @@ void Master::handleSignal(int signum) {
       return;
     case SIGHUP:
       logAt(LogLevel::Info, "Hang up: Master");
-      for (auto& [pid, info] : workers_) {
-        info.retiring = true;
-      }
-      maintainWorkers();  // the new generation first, then the old one retires
-      for (const auto& [pid, info] : workers_) {
-        if (info.retiring) {
-          ::kill(pid, SIGTERM);
-        }
-      }
+      replaceAll();
+      maintainWorkers();  // the new generation first; the old one stops once it is ready
+      return;
+    case SIGUSR1:
+      logAt(LogLevel::Info, "Handling signal: usr1; reopening log files");
+      Log::reopen();
+      signalWorkers(SIGUSR1, false);
       return;
     case SIGTTIN:
       ++target_workers_;

@@ -3,7 +3,8 @@
 //
 // TERM: graceful stop (workers finish in-flight requests, bounded by --graceful-timeout).
 // INT, QUIT: fast stop. HUP: a new generation of workers, then the old ones stop
-// gracefully. TTIN / TTOU: one worker more / fewer. A worker that exits with
+// gracefully. TTIN / TTOU: one worker more / fewer. USR1: log files reopened (also by the
+// workers). A worker that exits with
 // kExitAppLoadError or kExitBootError, or workers that keep dying right after they start,
 // halt the master with an error instead of a fork loop. A worker whose heartbeat in the
 // Scoreboard is older than --timeout is killed and replaced.
@@ -35,8 +36,9 @@ class Master {
   struct WorkerInfo {
     std::chrono::steady_clock::time_point started;
     WorkerSlot* slot = nullptr;
-    bool retiring = false;   // told to stop (HUP, TTOU): not counted as a live worker
-    bool timed_out = false;  // killed for a stale heartbeat
+    bool retiring = false;         // replaced or told to stop: not counted as a live worker
+    bool stop_when_ready = false;  // TERM it once the active workers are all ready
+    bool timed_out = false;        // killed for a stale heartbeat
   };
 
   void installSignals();
@@ -45,6 +47,13 @@ class Master {
   void reap();
   // Kills workers whose heartbeat is older than --timeout.
   void checkTimeouts();
+  // Replaces workers that ask to retire, and stops replaced workers once their successors
+  // are ready, so capacity never drops (HUP, --max-requests, --max-worker-memory).
+  void rotateWorkers();
+  // Marks every active worker as replaced (they stop when the new ones are ready).
+  void replaceAll();
+  void writePidFile();
+  void removePidFile();
   void handleSignal(int signum);
   void signalWorkers(int signum, bool only_active);
   // TTOU: the longest-running active worker stops gracefully.

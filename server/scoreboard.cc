@@ -25,6 +25,8 @@ WorkerSlot* Scoreboard::claim() {
   for (size_t i = 0; i < capacity_; ++i) {
     if (slots_[i].pid.load() == 0) {
       slots_[i].heartbeat_ms.store(nowMs());
+      slots_[i].ready.store(false);
+      slots_[i].retire.store(false);
       slots_[i].pid.store(-1);  // taken until the master stores the real pid
       return &slots_[i];
     }

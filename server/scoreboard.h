@@ -19,6 +19,8 @@ namespace appserver::server {
 struct alignas(64) WorkerSlot {  // one cache line each: workers never share a line
   std::atomic<pid_t> pid{0};     // 0: free
   std::atomic<int64_t> heartbeat_ms{0};
+  std::atomic<bool> ready{false};   // the app is imported and the worker accepts
+  std::atomic<bool> retire{false};  // the worker asks to be replaced (--max-requests, memory)
 };
 
 class Scoreboard {

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
+#include <random>
 
 #include "connection.h"
 #include "embed/interpreter.h"
@@ -19,6 +21,19 @@ namespace {
 
 constexpr size_t kReadBufferSize = 64 * 1024;  // shared by all connections of the worker
 constexpr uint64_t kHeartbeatMs = 1000;
+
+// This process's resident set size, from /proc/self/statm.
+long long residentMiB() {
+  long long pages_total = 0;
+  long long pages_resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%lld %lld", &pages_total, &pages_resident) != 2) {
+      pages_resident = 0;
+    }
+    std::fclose(f);
+  }
+  return pages_resident * ::sysconf(_SC_PAGESIZE) / (1024 * 1024);
+}
 
 std::string currentDirectory() {
   char buf[PATH_MAX];
@@ -89,18 +104,27 @@ int Worker::run() {
   if (!listen()) {
     return kExitBootError;
   }
-  for (int signum : {SIGTERM}) {  // INT and QUIT end the process at once (master.cc)
+  if (config_.max_requests > 0) {
+    std::mt19937_64 random(std::random_device{}());
+    request_limit_ = static_cast<uint64_t>(config_.max_requests) +
+                     (config_.max_requests_jitter > 0
+                          ? random() % static_cast<uint64_t>(config_.max_requests_jitter + 1)
+                          : 0);
+  }
+  for (int signum : {SIGTERM, SIGUSR1}) {  // INT and QUIT end the process at once (master.cc)
     auto& handle = signals_.emplace_back(std::make_unique<uv_signal_t>());
     uv_signal_init(&loop_, handle.get());
     handle->data = this;
     uv_signal_start(handle.get(), WorkerCallbacks::onSignal, signum);
   }
+  Log::reopen();  // a USR1 that came while this worker booted (and ignored it) is not lost
   uv_timer_init(&loop_, &heartbeat_);
   heartbeat_.data = this;
   uv_timer_start(&heartbeat_, WorkerCallbacks::onHeartbeat, kHeartbeatMs, kHeartbeatMs);
   uv_timer_init(&loop_, &deadline_);
   deadline_.data = this;
 
+  slot_.ready.store(true);
   uv_run(&loop_, UV_RUN_DEFAULT);
 
   const bool threads_done = runner_->stop();  // closes its own async handle
@@ -159,10 +183,35 @@ void Worker::connectionClosed(Connection* connection) {
   }
 }
 
-void Worker::handleSignal(int) { stopGracefully(); }
+void Worker::handleSignal(int signum) {
+  if (signum == SIGUSR1) {
+    Log::reopen();
+  } else {
+    stopGracefully();
+  }
+}
+
+void Worker::requestDone() {
+  if (++served_ == request_limit_) {
+    askToRetire(fmt::format("served {} requests (--max-requests)", served_));
+  }
+}
+
+void Worker::askToRetire(std::string_view why) {
+  if (!slot_.retire.exchange(true)) {
+    logAt(LogLevel::Info, "worker {}; asking for a replacement", why);
+  }
+}
 
 void Worker::handleHeartbeat() {
   slot_.heartbeat_ms.store(Scoreboard::nowMs());
+  if (config_.max_worker_memory > 0) {
+    const long long rss_mib = residentMiB();
+    if (rss_mib > config_.max_worker_memory) {
+      askToRetire(
+          fmt::format("uses {} MiB (--max-worker-memory {})", rss_mib, config_.max_worker_memory));
+    }
+  }
   if (::getppid() != master_) {
     logAt(LogLevel::Warning, "master (pid {}) is gone; worker stopping", master_);
     stopGracefully();

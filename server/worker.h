@@ -51,6 +51,8 @@ class Worker {
   AppRunner& runner() { return *runner_; }
   AuthGate* authGate() { return gate_; }
   bool stopping() const { return stopping_; }
+  // A response is complete: counts it toward --max-requests.
+  void requestDone();
   void connectionClosed(Connection* connection);
 
  private:
@@ -68,6 +70,8 @@ class Worker {
   void handleConnection(ListenSocket& socket, int status);
   void handleSignal(int signum);
   void handleHeartbeat();
+  // Asks the master for a replacement (once); this worker serves on until it gets TERM.
+  void askToRetire(std::string_view why);
   void stopGracefully();
   void stopNow();
 
@@ -87,6 +91,8 @@ class Worker {
   std::unique_ptr<embed::WsgiApp> app_;
   std::unique_ptr<AppRunner> runner_;
   bool stopping_ = false;
+  uint64_t served_ = 0;
+  uint64_t request_limit_ = 0;  // --max-requests plus this worker's jitter; 0: none
 };
 
 }  // namespace appserver::server
