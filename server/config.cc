@@ -71,6 +71,10 @@ void addServerOptions(CLI::App& cli, Config& c) {
   cli.add_option("-t,--timeout", c.timeout, "Seconds of silence before a worker is killed")
       ->check(CLI::Range(0.0, 86400.0));
   cli.add_option("-p,--pid", c.pidfile, "Write the master's pid to this file");
+  cli.add_option("--forwarded-allow-ips", c.forwarded_allow_ips,
+                 "Proxies (comma-separated, or '*') whose Forwarded / X-Forwarded-For / "
+                 "X-Forwarded-Proto headers are believed (default $FORWARDED_ALLOW_IPS or "
+                 "127.0.0.1)");
   cli.add_option("--max-requests", c.max_requests,
                  "Requests a worker serves before it is replaced (0: no limit)")
       ->check(CLI::Range(0LL, 1LL << 40));
@@ -164,6 +168,9 @@ void applyDefaults(Config& c) {
 
 bool parseCommandLine(int argc, char** argv, Config& config) {
   config.workers = defaultWorkers();
+  if (const char* ips = std::getenv("FORWARDED_ALLOW_IPS"); ips != nullptr && *ips != '\0') {
+    config.forwarded_allow_ips = ips;  // Gunicorn's environment default, kept
+  }
   CLI::App cli("appserver: a pre-fork WSGI server with built-in JWT verification", "appserver");
   cli.set_version_flag("-v,--version", kVersion);
   cli.add_option("app", config.app, "The WSGI application, MODULE[:CALLABLE]")->required();

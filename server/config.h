@@ -56,6 +56,7 @@ struct Config {
   std::string log_level = "info";
   std::string worker_tmp_dir;  // where large request bodies are spooled; "" = $TMPDIR or /tmp
   std::string pidfile;
+  std::string forwarded_allow_ips = "127.0.0.1";  // proxies whose X-Forwarded-* are believed
   long long max_requests = 0;         // a worker retires after this many (0: never)
   long long max_requests_jitter = 0;  // plus a random 0..jitter, so workers retire apart
   long long max_worker_memory = 0;    // MiB of RSS after which a worker retires (0: never)

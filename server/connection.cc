@@ -93,6 +93,7 @@ int Connection::accept(uv_stream_t* server) {
       remote_addr_ = text;
     }
   }
+  client_addr_ = remote_addr_;
   startNextRequest();
   return 0;
 }
@@ -222,6 +223,9 @@ void Connection::dispatch() {
   close_after_ = close_after_ || !parser_.request().keep_alive || worker_.stopping();
   started_ = std::chrono::steady_clock::now();
   started_wall_ = std::chrono::system_clock::now();
+  url_scheme_ = "http";
+  client_addr_ = remote_addr_;
+  worker_.forwarded().apply(parser_.request(), remote_addr_, url_scheme_, client_addr_);
   if (!admit()) {
     return;
   }
@@ -281,11 +285,11 @@ void Connection::runJob() {
   request.headers = r.headers;
   request.body = r.body.release();
   request.body_was_chunked = r.chunked;
-  request.remote_addr = remote_addr_;
+  request.remote_addr = client_addr_;
   request.remote_port = remote_port_;
   request.server_name = listener_.host;
   request.server_port = listener_.port;
-  request.url_scheme = "http";
+  request.url_scheme = url_scheme_;
   request.jwt_claims_json = claims_json_;
   if (!remote_user_.second.empty()) {
     request.extra = {&remote_user_, 1};
@@ -536,7 +540,7 @@ void Connection::logAccess(int status) {
   }
   const HttpRequest& r = parser_.request();
   AccessEntry e;
-  e.remote_addr = remote_addr_;
+  e.remote_addr = client_addr_;
   e.method = r.method;  // all empty for a request refused before its head was through
   e.target = r.target;
   e.protocol = r.protocol;

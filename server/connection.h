@@ -100,6 +100,8 @@ class Connection : public AppJob {
 
   std::string remote_addr_;
   std::string claims_json_;  // verified JWT claims of the current request, or ""
+  std::string client_addr_;  // REMOTE_ADDR: the peer, or the client a trusted proxy names
+  std::string_view url_scheme_ = "http";
   std::pair<std::string, std::string> remote_user_{"REMOTE_USER", ""};
   int remote_port_ = 0;
   std::string pending_;  // bytes read but not yet parsed (pipelined requests)

@@ -69,6 +69,7 @@ Worker::Worker(const Config& config, const std::vector<Listener>& listeners, pid
       master_(master),
       slot_(slot),
       gate_(gate),
+      forwarded_(config.forwarded_allow_ips),
       read_buffer_(kReadBufferSize) {
   limits_.request_line = static_cast<size_t>(config.limit_request_line);
   limits_.fields = static_cast<size_t>(config.limit_request_fields);

@@ -18,6 +18,7 @@
 #include "auth_gate.h"
 #include "config.h"
 #include "embed/wsgi_app.h"
+#include "forwarded.h"
 #include "http_parser.h"
 #include "listener.h"
 #include "scoreboard.h"
@@ -50,6 +51,7 @@ class Worker {
   embed::WsgiApp& app() { return *app_; }
   AppRunner& runner() { return *runner_; }
   AuthGate* authGate() { return gate_; }
+  const ForwardedPolicy& forwarded() const { return forwarded_; }
   bool stopping() const { return stopping_; }
   // A response is complete: counts it toward --max-requests.
   void requestDone();
@@ -81,6 +83,7 @@ class Worker {
   WorkerSlot& slot_;
   AuthGate* gate_;
   HttpLimits limits_;
+  ForwardedPolicy forwarded_;
   uv_loop_t loop_{};
   std::vector<std::unique_ptr<ListenSocket>> sockets_;
   std::vector<std::unique_ptr<uv_signal_t>> signals_;

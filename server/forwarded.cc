@@ -1,0 +1,120 @@
+// forwarded.cc: trusted proxies, Forwarded and X-Forwarded-*.
+//
+// Thread: the worker's loop thread.
+#include "forwarded.h"
+
+#include <strings.h>
+
+#include <algorithm>
+
+namespace appserver::server {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  const size_t start = s.find_first_not_of(" \t");
+  if (start == std::string_view::npos) {
+    return {};
+  }
+  return s.substr(start, s.find_last_not_of(" \t") - start + 1);
+}
+
+// Splits a comma-separated header value (all fields of that name joined) into items.
+std::vector<std::string_view> listItems(const HttpRequest& request, std::string_view name) {
+  std::vector<std::string_view> items;
+  for (const embed::HeaderView& h : request.headers) {
+    if (h.name.size() != name.size() || ::strncasecmp(h.name.data(), name.data(), name.size())) {
+      continue;
+    }
+    std::string_view rest = h.value;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      items.push_back(trim(rest.substr(0, comma)));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+  return items;
+}
+
+// The value of key in one Forwarded element ("for=1.2.3.4;proto=https"), unquoted, with a
+// "[v6]:port" or "v4:port" reduced to the address.
+std::string_view forwardedParam(std::string_view element, std::string_view key) {
+  while (!element.empty()) {
+    const size_t semi = element.find(';');
+    const std::string_view pair = trim(element.substr(0, semi));
+    element = semi == std::string_view::npos ? std::string_view() : element.substr(semi + 1);
+    const size_t eq = pair.find('=');
+    if (eq == std::string_view::npos || eq != key.size() ||
+        ::strncasecmp(pair.data(), key.data(), key.size()) != 0) {
+      continue;
+    }
+    std::string_view value = pair.substr(eq + 1);
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+      value = value.substr(1, value.size() - 2);
+    }
+    if (key == "for") {
+      if (!value.empty() && value.front() == '[') {
+        return value.substr(1, value.find(']') - 1);
+      }
+      if (std::count(value.begin(), value.end(), ':') == 1) {
+        return value.substr(0, value.find(':'));
+      }
+    }
+    return value;
+  }
+  return {};
+}
+
+}  // namespace
+
+ForwardedPolicy::ForwardedPolicy(std::string_view allow_ips) {
+  while (!allow_ips.empty()) {
+    const size_t comma = allow_ips.find(',');
+    const std::string_view item = trim(allow_ips.substr(0, comma));
+    if (item == "*") {
+      all_ = true;
+    } else if (!item.empty()) {
+      addresses_.emplace_back(item);
+    }
+    allow_ips = comma == std::string_view::npos ? std::string_view() : allow_ips.substr(comma + 1);
+  }
+}
+
+bool ForwardedPolicy::trusts(std::string_view address) const {
+  return all_ || std::find(addresses_.begin(), addresses_.end(), address) != addresses_.end();
+}
+
+void ForwardedPolicy::apply(const HttpRequest& request, std::string_view peer,
+                            std::string_view& scheme, std::string& client) const {
+  if (!peer.empty() && !trusts(peer)) {
+    return;
+  }
+  std::vector<std::string_view> hops;
+  std::string_view proto;
+  if (const auto elements = listItems(request, "forwarded"); !elements.empty()) {
+    for (std::string_view e : elements) {
+      hops.push_back(forwardedParam(e, "for"));
+    }
+    proto = forwardedParam(elements.back(), "proto");  // what the nearest proxy saw
+  } else {
+    hops = listItems(request, "x-forwarded-for");
+    const auto protos = listItems(request, "x-forwarded-proto");
+    proto = protos.empty() ? std::string_view() : protos.back();
+  }
+  if (::strcasecmp(std::string(proto).c_str(), "https") == 0) {
+    scheme = "https";
+  } else if (::strcasecmp(std::string(proto).c_str(), "http") == 0) {
+    scheme = "http";
+  }
+  for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
+    if (it->empty()) {
+      break;  // an "unknown" or obfuscated hop: nothing further left is believable
+    }
+    client.assign(*it);
+    if (!trusts(*it)) {
+      break;
+    }
+  }
+}
+
+}  // namespace appserver::server
