@@ -169,18 +169,10 @@ TEST_F(EnvironTest, TakesServerNameFromTheListenerWithoutHost) {
 }
 
 TEST_F(EnvironTest, KeepsNonAsciiHostBytesInServerName) {
-  request_.headers = {{"Host",
-                       "b\xfc"
-                       "cher.example:81"}};
-  EXPECT_EQ(str("HTTP_HOST"),
-            "b\xfc"
-            "cher.example:81");
-  if (str("SERVER_NAME") !=
-      "b\xfc"
-      "cher.example") {
-    GTEST_SKIP() << "bug: SERVER_NAME re-encodes a non-ASCII Host through UTF-8 (got '"
-                 << str("SERVER_NAME") << "')";
-  }
+  const std::string name = std::string("b\xfc") + "cher.example";  // "bücher" in latin-1
+  request_.headers = {{"Host", name + ":81"}};
+  EXPECT_EQ(str("HTTP_HOST"), name + ":81");
+  EXPECT_EQ(str("SERVER_NAME"), name);
   EXPECT_EQ(str("SERVER_PORT"), "81");
 }
 
