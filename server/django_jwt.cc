@@ -193,6 +193,9 @@ std::string headerTypes(const Json& settings) {
     if (type.empty() || type.find_first_of(", \t") != std::string::npos) {
       fail(fmt::format("SIMPLE_JWT AUTH_HEADER_TYPES entry '{}' is not a scheme name", type));
     }
+    if (::strcasestr(("," + joined + ",").c_str(), ("," + type + ",").c_str()) != nullptr) {
+      continue;  // schemes match in any letter case: a repeat would count one token twice
+    }
     joined += (joined.empty() ? "" : ",") + type;
   }
   if (joined.empty()) {
