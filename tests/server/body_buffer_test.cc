@@ -86,12 +86,17 @@ TEST(BodyBuffer, LeavesItselfEmptyAfterRelease) {
   ::close(first.fd);
 }
 
-TEST(BodyBuffer, ClearClosesASpooledFile) {
-  const size_t before = openDescriptors();
-  BodyBuffer buffer;
+// Makes buffer spool a body: one descriptor more than before is then open.
+void spoolABody(BodyBuffer& buffer, size_t before) {
   buffer.configure(0, "");
   EXPECT_TRUE(buffer.append("spooled"));
   EXPECT_EQ(openDescriptors(), before + 1);
+}
+
+TEST(BodyBuffer, ClearClosesASpooledFile) {
+  const size_t before = openDescriptors();
+  BodyBuffer buffer;
+  spoolABody(buffer, before);
   buffer.clear();
   EXPECT_EQ(buffer.size(), 0U);
   EXPECT_EQ(openDescriptors(), before);
@@ -101,9 +106,7 @@ TEST(BodyBuffer, ClosesItsFileWhenDestroyed) {
   const size_t before = openDescriptors();
   {
     BodyBuffer buffer;
-    buffer.configure(0, "");
-    EXPECT_TRUE(buffer.append("spooled"));
-    EXPECT_EQ(openDescriptors(), before + 1);
+    spoolABody(buffer, before);
   }
   EXPECT_EQ(openDescriptors(), before);
 }
