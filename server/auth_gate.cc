@@ -104,6 +104,7 @@ int AuthGate::findTokens(const HttpRequest& request, std::string_view& token) co
         if (space != std::string_view::npos && is(scheme, type)) {
           token = trim(h.value.substr(space + 1));
           ++found;
+          break;  // one header is one token, however many listed types match its scheme
         }
       }
     } else if (!config_.cookie.empty() && is(h.name, "cookie")) {

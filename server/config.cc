@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "auth/jwt_cli.h"
+#include "config_sources.h"
 
 namespace appserver::server {
 
@@ -15,6 +16,9 @@ namespace {
 
 constexpr const char* kVersion = "appserver 0.1.0";
 constexpr int kMaxWorkers = 1024;
+constexpr const char* kDescription =
+    "appserver: a pre-fork WSGI server with built-in JWT verification";
+constexpr const char* kCommandLine = "command line";
 
 int defaultWorkers() {
   const char* value = std::getenv("WEB_CONCURRENCY");  // Gunicorn's default, kept
@@ -42,24 +46,32 @@ int defaultWorkers() {
 // the operator's); repeatable options (-b, -e, ...) keep them all.
 void takeLastValues(CLI::App& cli) {
   for (CLI::Option* option : cli.get_options()) {
-    if (option->get_items_expected_max() == 1) {
+    if (option->get_items_expected_max() == 1 &&
+        option->get_multi_option_policy() == CLI::MultiOptionPolicy::Throw) {
       option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     }
   }
 }
 
+// A repeatable option: one value per occurrence (never the MODULE after it), all kept.
+CLI::Option* repeatable(CLI::Option* option) {
+  return option->allow_extra_args(false)->expected(1)->multi_option_policy(
+      CLI::MultiOptionPolicy::TakeAll);
+}
+
 void addServerOptions(CLI::App& cli, Config& c) {
-  cli.add_option("-b,--bind", c.binds,
-                 "Socket to bind: HOST:PORT, [IPV6]:PORT, unix:PATH, fd://N "
-                 "(repeatable; default 127.0.0.1:8000)");
+  repeatable(cli.add_option("-b,--bind", c.binds,
+                            "Socket to bind: HOST:PORT, [IPV6]:PORT, unix:PATH, fd://N "
+                            "(repeatable; default 127.0.0.1:8000)"));
   cli.add_option("-w,--workers", c.workers, "Worker processes (default $WEB_CONCURRENCY or 1)")
       ->check(CLI::Range(1, kMaxWorkers));
   cli.add_option("--threads", c.threads, "Threads per worker running the app")
       ->check(CLI::Range(1, 1024));
   cli.add_option("--chdir", c.chdir, "Change to this directory before loading the app");
-  cli.add_option("--pythonpath", c.python_path, "Comma-separated directories to add to sys.path")
+  repeatable(cli.add_option("--pythonpath", c.python_path,
+                            "Comma-separated directories to add to sys.path"))
       ->delimiter(',');
-  cli.add_option("-e,--env", c.env, "KEY=VALUE set in the environment (repeatable)")
+  repeatable(cli.add_option("-e,--env", c.env, "KEY=VALUE set in the environment (repeatable)"))
       ->check([](const std::string& v) {
         return v.find('=') == std::string::npos || v.front() == '=' ? "expected KEY=VALUE" : "";
       });
@@ -130,11 +142,11 @@ void addLogOptions(CLI::App& cli, Config& c) {
 void addJwtServerOptions(CLI::App& cli, JwtConfig& c) {
   auth::addJwtOptions(cli, c.verify);
   const std::string group = "JWT verification";
-  cli.add_option("--jwt-protect", c.protect,
-                 "Path prefix that needs a token (repeatable; "
-                 "default: every path)")
+  repeatable(cli.add_option("--jwt-protect", c.protect,
+                            "Path prefix that needs a token (repeatable; default: every path)"))
       ->group(group);
-  cli.add_option("--jwt-exempt", c.exempt, "Path prefix that never needs a token (repeatable)")
+  repeatable(cli.add_option("--jwt-exempt", c.exempt,
+                            "Path prefix that never needs a token (repeatable)"))
       ->group(group);
   cli.add_flag("--jwt-optional", c.optional,
                "Requests without a token pass (a bad token is still refused)")
@@ -164,23 +176,42 @@ void applyDefaults(Config& c) {
   }
 }
 
-}  // namespace
-
-bool parseCommandLine(int argc, char** argv, Config& config) {
-  config.workers = defaultWorkers();
-  if (const char* ips = std::getenv("FORWARDED_ALLOW_IPS"); ips != nullptr && *ips != '\0') {
-    config.forwarded_allow_ips = ips;  // Gunicorn's environment default, kept
-  }
-  CLI::App cli("appserver: a pre-fork WSGI server with built-in JWT verification", "appserver");
+// Every option, bound to config.
+void addAllOptions(CLI::App& cli, Config& config) {
   cli.set_version_flag("-v,--version", kVersion);
-  cli.add_option("app", config.app, "The WSGI application, MODULE[:CALLABLE]")->required();
+  cli.add_option("app", config.app, "The WSGI application, MODULE[:CALLABLE]");
+  cli.add_option("-c,--config", config.config_file,
+                 "Gunicorn configuration file (Python; default ./gunicorn.conf.py if present)");
+  cli.add_flag("--check-config", config.check_config,
+               "Check the configuration and that the app imports, then exit");
+  cli.add_flag("--print-config", config.print_config, "Print the configuration, then exit");
   addServerOptions(cli, config);
   addLimitOptions(cli, config);
   addLogOptions(cli, config);
   addJwtServerOptions(cli, config.jwt);
   takeLastValues(cli);
+}
+
+// Applies one source's arguments; options it does not name keep their values.
+void parseSource(const ArgumentSource& source, Config& config) {
+  CLI::App cli(kDescription, "appserver");
+  addAllOptions(cli, config);
+  std::vector<std::string> args(source.args.rbegin(), source.args.rend());  // CLI11's order
   try {
-    cli.parse(argc, argv);
+    cli.parse(args);
+  } catch (const CLI::ParseError& e) {
+    throw ConfigError(source.name == kCommandLine ? e.what() : source.name + ": " + e.what());
+  }
+}
+
+// --help and --version answer before any other source is read. Returns false for them.
+bool checkCommandLine(const ArgumentSource& command) {
+  Config scratch;
+  CLI::App cli(kDescription, "appserver");
+  addAllOptions(cli, scratch);
+  std::vector<std::string> args(command.args.rbegin(), command.args.rend());
+  try {
+    cli.parse(args);
   } catch (const CLI::CallForHelp&) {
     std::cout << cli.help();
     return false;
@@ -189,6 +220,46 @@ bool parseCommandLine(int argc, char** argv, Config& config) {
     return false;
   } catch (const CLI::ParseError& e) {
     throw ConfigError(e.what());
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string describeConfig(const Config& config) {
+  Config copy = config;
+  CLI::App cli(kDescription, "appserver");
+  cli.option_defaults()->always_capture_default();
+  addAllOptions(cli, copy);
+  return cli.config_to_str(/*default_also=*/true, /*write_description=*/false);
+}
+
+bool parseCommandLine(int argc, char** argv, Config& config) {
+  const ArgumentSource command{kCommandLine, {argv + 1, argv + argc}};
+  if (!checkCommandLine(command)) {
+    return false;
+  }
+  config.workers = defaultWorkers();
+  if (const char* ips = std::getenv("FORWARDED_ALLOW_IPS"); ips != nullptr && *ips != '\0') {
+    config.forwarded_allow_ips = ips;  // Gunicorn's environment default, kept
+  }
+  std::vector<ArgumentSource> sources;
+  for (const char* name : {"GUNICORN_CMD_ARGS", "APPSERVER_CMD_ARGS"}) {
+    if (const char* value = std::getenv(name); value != nullptr && *value != '\0') {
+      sources.push_back({name, splitShellWords(value)});
+    }
+  }
+  sources.push_back(command);
+  if (const std::string file = findConfigFile(sources); !file.empty()) {
+    ConfigFileResult read = readConfigFile(file);
+    config.unsupported = std::move(read.unsupported);
+    sources.insert(sources.begin(), {file, std::move(read.args)});
+  }
+  for (const ArgumentSource& source : sources) {
+    parseSource(source, config);
+  }
+  if (config.app.empty()) {
+    throw ConfigError("no application given: appserver [OPTIONS] MODULE[:CALLABLE]");
   }
   if (config.jwt.verify.no_claims) {
     throw ConfigError("--no-claims belongs to appserver-jwt: the server always checks claims");

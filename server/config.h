@@ -55,6 +55,10 @@ struct Config {
   std::string error_logfile = "-";  // "-" = stderr
   std::string log_level = "info";
   std::string worker_tmp_dir;  // where large request bodies are spooled; "" = $TMPDIR or /tmp
+  std::string config_file;               // -c: a Gunicorn configuration file
+  bool check_config = false;
+  bool print_config = false;
+  std::vector<std::string> unsupported;  // Gunicorn settings in the file appserver lacks
   std::string pidfile;
   std::string forwarded_allow_ips = "127.0.0.1";  // proxies whose X-Forwarded-* are believed
   long long max_requests = 0;         // a worker retires after this many (0: never)
@@ -66,5 +70,9 @@ struct Config {
 // Parses argv. Returns false when the process should exit with status 0 (--help, --version
 // printed). Throws ConfigError for anything invalid.
 bool parseCommandLine(int argc, char** argv, Config& config);
+
+// Every setting with its value, one "name=value" line each (--print-config). Secrets are
+// never printed: the --jwt-* options name where keys come from, not the keys.
+std::string describeConfig(const Config& config);
 
 }  // namespace appserver::server

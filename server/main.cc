@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "auth_gate.h"
+#include "config_sources.h"
 #include "config.h"
 #include "django_jwt.h"
 #include "listener.h"
@@ -46,10 +47,26 @@ int main(int argc, char** argv) {
     }
     applyEnvironment(config);
     Log::open(config);
+    for (const std::string& name : config.unsupported) {
+      logAt(LogLevel::Warning, "{}: Gunicorn setting '{}' is not supported by appserver; ignored",
+            config.config_file.empty() ? "gunicorn.conf.py" : config.config_file, name);
+    }
+    if (config.print_config) {
+      std::printf("%s\n", describeConfig(config).c_str());
+      return 0;
+    }
     if (config.jwt.from_django) {
       applyDjangoJwtSettings(config);
     }
     gate = AuthGate::create(config.jwt);  // keys load once, before any fork
+    if (config.check_config) {
+      checkAppImports(config);
+      if (!config.unsupported.empty()) {
+        throw ConfigError("the configuration sets Gunicorn settings appserver lacks (above)");
+      }
+      std::printf("configuration OK; %s imports\n", config.app.c_str());
+      return 0;
+    }
     listeners = bindListeners(config.binds, config.backlog);
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "appserver: error: %s\n", e.what());
