@@ -61,8 +61,11 @@ std::string decodePath(std::string_view s) {
 
 EnvironBuilder::EnvironBuilder(const WsgiAppOptions& options, py::object errors,
                                py::object file_wrapper)
-    : script_name_(options.script_name),
+    : script_name_(options.script_name.ends_with('/')
+                       ? options.script_name.substr(0, options.script_name.size() - 1)
+                       : options.script_name),
       k_request_method_(intern("REQUEST_METHOD")),
+      k_script_name_(intern("SCRIPT_NAME")),
       k_path_info_(intern("PATH_INFO")),
       k_query_string_(intern("QUERY_STRING")),
       k_raw_uri_(intern("RAW_URI")),
@@ -84,23 +87,20 @@ EnvironBuilder::EnvironBuilder(const WsgiAppOptions& options, py::object errors,
   template_[intern("wsgi.input_terminated")] = py::bool_(true);
   template_[intern("wsgi.errors")] = std::move(errors);
   template_[intern("wsgi.file_wrapper")] = std::move(file_wrapper);
-  template_[intern("SCRIPT_NAME")] = latin1(script_name_);
+  template_[k_script_name_] = latin1(script_name_);
   template_[intern("SERVER_SOFTWARE")] = py::str("appserver");
 }
 
 py::object EnvironBuilder::headerKey(std::string_view name) {
-  char buf[256];
-  if (name.size() + 5 > sizeof(buf) || name.find('_') != std::string_view::npos) {
+  if (name.find('_') != std::string_view::npos) {
     return py::object();
   }
-  size_t n = 0;
-  for (const char* p = "HTTP_"; *p != '\0'; ++p) {
-    buf[n++] = *p;
-  }
+  key_buffer_.assign("HTTP_");
   for (char c : name) {
-    buf[n++] = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    key_buffer_.push_back(
+        c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   }
-  std::string_view key(buf, n);
+  std::string_view key(key_buffer_);
   if (key == "HTTP_CONTENT_TYPE" || key == "HTTP_CONTENT_LENGTH") {
     key.remove_prefix(5);
   }
@@ -176,8 +176,15 @@ py::dict EnvironBuilder::build(WsgiRequest& request) {
   setItem(environ, k_request_method_, latin1(request.method));
   std::string path = decodePath(request.path);
   std::string_view path_info(path);
-  if (!script_name_.empty() && path_info.starts_with(script_name_)) {
-    path_info.remove_prefix(script_name_.size());
+  // The mount is a whole path segment: /mount holds /mount and /mount/x, not /mountain,
+  // which the app sees with an empty SCRIPT_NAME (SCRIPT_NAME + PATH_INFO is the path).
+  if (!script_name_.empty()) {
+    if (path_info.starts_with(script_name_) &&
+        (path_info.size() == script_name_.size() || path_info[script_name_.size()] == '/')) {
+      path_info.remove_prefix(script_name_.size());
+    } else {
+      setItem(environ, k_script_name_, py::str(""));
+    }
   }
   setItem(environ, k_path_info_, latin1(path_info));
   setItem(environ, k_query_string_, latin1(request.query));

@@ -36,10 +36,11 @@ class EnvironBuilder {
 
   pybind11::dict template_;
   std::string script_name_;
+  std::string key_buffer_;  // headerKey()'s scratch space, reused by every request
   std::unordered_map<std::string, pybind11::object, KeyHash, std::equal_to<>> header_keys_;
-  pybind11::str k_request_method_, k_path_info_, k_query_string_, k_raw_uri_, k_request_uri_,
-      k_server_protocol_, k_server_name_, k_server_port_, k_remote_addr_, k_remote_port_,
-      k_url_scheme_, k_input_, k_content_length_, k_jwt_claims_;
+  pybind11::str k_request_method_, k_script_name_, k_path_info_, k_query_string_, k_raw_uri_,
+      k_request_uri_, k_server_protocol_, k_server_name_, k_server_port_, k_remote_addr_,
+      k_remote_port_, k_url_scheme_, k_input_, k_content_length_, k_jwt_claims_;
   pybind11::object json_loads_;
 };
 

@@ -92,7 +92,7 @@ py::bytes InputStream::readline(const py::object& size) {
 }
 
 py::list InputStream::readlines(const py::object& hint) {
-  const uint64_t limit = sizeLimit(hint);
+  const uint64_t limit = sizeLimit(hint) == 0 ? kNoLimit : sizeLimit(hint);  // io: <= 0 is all
   py::list lines;
   uint64_t total = 0;
   while (remaining() > 0 && (limit == kNoLimit || total < limit)) {

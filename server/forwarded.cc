@@ -53,7 +53,10 @@ std::string_view forwardedParam(std::string_view element, std::string_view key) 
       value = value.substr(1, value.size() - 2);
     }
     if (key == "for") {
-      if (!value.empty() && value.front() == '[') {
+      if (value.empty() || value.front() == '_' || ::strncasecmp(value.data(), "unknown", 7) == 0) {
+        return {};  // RFC 7239 6.2-6.3: "unknown" and obfuscated names are no address
+      }
+      if (value.front() == '[') {
         return value.substr(1, value.find(']') - 1);
       }
       if (std::count(value.begin(), value.end(), ':') == 1) {

@@ -57,7 +57,8 @@ ResponseFraming buildHead(std::string& out, const HttpRequest& request, const em
   f.status = (status[0] - '0') * 100 + (status[1] - '0') * 10 + (status[2] - '0');
   f.send_body = request.method != "HEAD" && f.status != 204 && f.status != 304;
   f.close = !keep_alive;
-  out.append("HTTP/1.1 ").append(status).append("\r\n");
+  // status-line = HTTP-version SP status-code SP [ reason-phrase ]: the SP stays without one
+  out.append("HTTP/1.1 ").append(status).append(status.size() == 3 ? " \r\n" : "\r\n");
   bool has_server = false;
   bool has_date = false;
   for (const embed::ResponseHeader& h : call.headers()) {
@@ -66,6 +67,9 @@ ResponseFraming buildHead(std::string& out, const HttpRequest& request, const em
       continue;
     }
     if (is(h.name, "content-length")) {
+      if (f.status == 204) {
+        continue;  // RFC 9110 8.6: never in a 204
+      }
       const int64_t n = parseLength(h.value);
       f.bad_length = f.bad_length || n < 0 || (f.length >= 0 && f.length != n);
       f.length = n;
