@@ -117,7 +117,15 @@ py::object StartResponse::call(const py::object& status, const py::object& heade
   *s.status = std::move(checked_status);
   *s.headers = std::move(checked_headers);
   s.started = true;
-  return py::cast(this, py::return_value_policy::reference).attr("write");
+  // An interned name, made once and never freed (it must outlive no interpreter: a worker
+  // has one for its whole life).
+  static PyObject* const write_name = PyUnicode_InternFromString("write");
+  PyObject* write =
+      PyObject_GetAttr(py::cast(this, py::return_value_policy::reference).ptr(), write_name);
+  if (write == nullptr) {
+    throw py::error_already_set();
+  }
+  return py::reinterpret_steal<py::object>(write);
 }
 
 void StartResponse::write(const py::object& data) {

@@ -19,8 +19,9 @@ namespace appserver::embed {
 
 struct WsgiCall::Impl {
   ResponseState response;
-  py::object start_response;  // the StartResponse the app got
-  py::object iterable;        // what the app returned, until closed
+  py::object start_response;                      // the StartResponse the app got
+  StartResponse* start_response_state = nullptr;  // the C++ side of start_response
+  py::object iterable;                            // what the app returned, until closed
   py::object iterator;
 
   bool holdsPython() const { return start_response || iterable || iterator; }
@@ -78,15 +79,18 @@ struct CallAccess {
   // Calls the iterable's close() and drops every Python reference of the call.
   static void release(WsgiCall& call) {
     WsgiCall::Impl& im = *call.impl_;
-    if (im.iterable && py::hasattr(im.iterable, "close")) {
+    // A list or tuple (Django's responses) has no close(): skip the failing lookup.
+    if (im.iterable && !PyList_CheckExact(im.iterable.ptr()) &&
+        !PyTuple_CheckExact(im.iterable.ptr()) && py::hasattr(im.iterable, "close")) {
       try {
         im.iterable.attr("close")();
       } catch (py::error_already_set& e) {
         call.error_ += "exception in the response iterable's close():\n" + formatException(e);
       }
     }
-    if (im.start_response) {
-      im.start_response.cast<StartResponse&>().detach();
+    if (im.start_response_state != nullptr) {
+      im.start_response_state->detach();
+      im.start_response_state = nullptr;
     }
     im.iterator = py::object();
     im.iterable = py::object();
@@ -112,7 +116,9 @@ void WsgiCall::start(WsgiApp& app, WsgiRequest& request) {
   py::gil_scoped_acquire gil;
   try {
     py::dict environ = app.impl_->environ.build(request);
-    im.start_response = py::cast(std::make_unique<StartResponse>(&im.response));
+    auto start_response = std::make_unique<StartResponse>(&im.response);
+    im.start_response_state = start_response.get();
+    im.start_response = py::cast(std::move(start_response));
     im.iterable = app.impl_->callable(environ, im.start_response);
     if (CallAccess::takeFile(*this, app)) {
       state_ = State::Finished;

@@ -1,0 +1,115 @@
+#!/usr/bin/python3
+"""User-space instructions per request of an appserver worker, counted by callgrind.
+
+Instruction counts hold on a noisy machine where timings do not, so this is the number
+to watch for hot-path regressions. The server runs with one worker under
+`valgrind --tool=callgrind --trace-children=yes`; after a warm-up the worker's counters
+are zeroed, N keep-alive requests are sent one after another on one connection, and the
+worker's counters are dumped: instructions / N is the cost of one request in the worker
+(parsing, the app call, the response), everything but the kernel.
+
+    bench/instructions.py [--requests N] [--path /] -- APPSERVER_ARGS... MODULE[:CALLABLE]
+    bench/instructions.py -- --chdir examples hello
+    bench/instructions.py --path /api/hello/ -- --chdir examples/django myproj.wsgi
+"""
+import argparse
+import glob
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, deadline):
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("the server did not start listening")
+
+
+def send_requests(port, path, count):
+    request = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        for _ in range(count):
+            s.sendall(request)
+            buf = b""
+            while True:
+                head_end = buf.find(b"\r\n\r\n")
+                if head_end >= 0:
+                    m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", buf[:head_end])
+                    if m is None:
+                        raise SystemExit("responses need a Content-Length for this count")
+                    if len(buf) >= head_end + 4 + int(m.group(1)):
+                        break
+                data = s.recv(65536)
+                if not data:
+                    raise SystemExit("the server closed the connection")
+                buf += data
+
+
+def total_instructions(path):
+    with open(path) as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise SystemExit("no totals in %s" % path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--path", default="/")
+    ap.add_argument("--binary", default=os.path.join(REPO, "build", "appserver"))
+    ap.add_argument("server_args", nargs=argparse.REMAINDER)
+    args = ap.parse_args()
+    server_args = [a for a in args.server_args if a != "--"]
+    port = free_port()
+    outdir = tempfile.mkdtemp(prefix="callgrind-")
+    argv = ["valgrind", "--tool=callgrind", "--trace-children=yes",
+            "--callgrind-out-file=%s/cg.%%p" % outdir, args.binary, "--workers", "1",
+            "--bind", "127.0.0.1:%d" % port] + server_args
+    master = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for_port(port, time.monotonic() + 120)
+        send_requests(port, args.path, args.warmup)
+        workers = subprocess.run(["pgrep", "-P", str(master.pid)], capture_output=True,
+                                 text=True).stdout.split()
+        if len(workers) != 1:
+            raise SystemExit("expected one worker, found %r" % workers)
+        worker = workers[0]
+        subprocess.run(["callgrind_control", "-z", worker], capture_output=True, check=True)
+        send_requests(port, args.path, args.requests)
+        subprocess.run(["callgrind_control", "-d", worker], capture_output=True, check=True)
+        dumps = sorted(glob.glob("%s/cg.%s.*" % (outdir, worker)), key=os.path.getmtime)
+        instructions = total_instructions(dumps[-1])
+        print("callgrind profile: %s" % dumps[-1], file=sys.stderr)
+        print("%d instructions per request (%d requests, %s)" % (
+            instructions // args.requests, args.requests, " ".join(server_args)))
+    finally:
+        os.killpg(master.pid, signal.SIGTERM)
+        try:
+            master.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(master.pid, signal.SIGKILL)
+            master.wait()
+
+
+if __name__ == "__main__":
+    main()
