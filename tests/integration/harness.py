@@ -6,6 +6,7 @@ a process behind. `Connection` speaks HTTP/1.1 over a plain socket, byte for byt
 see exactly what the server sent: framing, headers, and when it closes. The process
 helpers (`child_pids`, `wait_for_workers`, `pid_running`, `run_to_exit`...) let tests watch
 a master and its workers through /proc and run commands that must exit by themselves.
+`Load` keeps a few clients busy while a test signals or reconfigures the server.
 
 The server under test is $APPSERVER_BIN (ctest sets it to build/appserver). Any binary with
 Gunicorn's command line can stand in, e.g. APPSERVER_BIN=/usr/bin/gunicorn. Standard
@@ -17,6 +18,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import weakref
@@ -54,6 +56,26 @@ def server_command(*args):
     # them alive, as appserver does, so the keep-alive tests mean the same on both.
     extra = ["--worker-class", "gthread"] if is_gunicorn() else []
     return [binary, *extra, *args]
+
+
+# Variables that change the server's configuration: tests start from an environment
+# without them (clean_env) and set the ones they test.
+CONFIG_VARIABLES = ("WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "APPSERVER_CMD_ARGS",
+                    "FORWARDED_ALLOW_IPS")
+
+
+def clean_env(**extra):
+    """The test's environment without CONFIG_VARIABLES, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARIABLES}
+    env.update(extra)
+    return env
+
+
+def scratch_dir(testcase, prefix="appserver-"):
+    """A new temporary directory (a Path), removed when `testcase`'s test has finished."""
+    workdir = tempfile.TemporaryDirectory(prefix=prefix)
+    testcase.addCleanup(workdir.cleanup)
+    return Path(workdir.name)
 
 
 def free_port():
@@ -286,6 +308,60 @@ class SharedServerTestCase(unittest.TestCase):
         return conn
 
 
+class Load:
+    """A bounded load on a server while a test does something else to it.
+
+    `clients` threads each send GET `target` on a new connection, one request after the
+    other (`pause` seconds apart), until `stop()` or `limit` seconds. Use it as a context
+    manager; afterwards `answered` counts the 200 answers, `bodies` holds their distinct
+    bodies and `failures` lists every request that got anything else (an error status, a
+    reset, a close).
+    """
+
+    def __init__(self, server, clients=4, target="/pid", limit=30.0, pause=0.0):
+        self.server = server
+        self.target = target
+        self.pause = pause
+        self.answered = 0
+        self.bodies = set()
+        self.failures = []
+        self._lock = threading.Lock()
+        self._deadline = time.monotonic() + limit
+        self._stopping = threading.Event()
+        self._threads = [threading.Thread(target=self._client, daemon=True)
+                         for _ in range(clients)]
+
+    def __enter__(self):
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def stop(self):
+        """Stops the clients and waits for their last requests."""
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join()
+
+    def _client(self):
+        while not self._stopping.is_set() and time.monotonic() < self._deadline:
+            try:
+                with self.server.connect(timeout=10) as conn:
+                    response = conn.request("GET", self.target)
+                failure = None if response.status == 200 else repr(response)
+            except OSError as e:  # ConnectionError and socket.timeout included
+                failure, response = repr(e), None
+            with self._lock:
+                if failure is None:
+                    self.answered += 1
+                    self.bodies.add(response.body)
+                else:
+                    self.failures.append(failure)
+            self._stopping.wait(self.pause)
+
+
 class Response:
     """One parsed HTTP response. Header names keep their case; `header()` ignores it."""
 
@@ -313,8 +389,10 @@ class Response:
 class Connection:
     """A raw client socket that sends bytes and reads whole responses, one at a time."""
 
-    def __init__(self, host, port, timeout=10.0):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host, port, timeout=10.0, source=None):
+        """Connects to host:port; `source` is a local (address, port) to connect from."""
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=source)
         self._buffer = b""
 
     @classmethod

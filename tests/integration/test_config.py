@@ -14,7 +14,6 @@ import os
 import re
 import shlex
 import socket
-import tempfile
 import textwrap
 import time
 import unittest
@@ -28,22 +27,11 @@ BOOTING = re.compile(r"Booting worker with pid: \d+")
 UNSUPPORTED = "Gunicorn setting '{}' is not supported"
 
 
-def clean_env(**extra):
-    """The test's environment without the variables that would change the configuration."""
-    dropped = {"WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "APPSERVER_CMD_ARGS",
-               "FORWARDED_ALLOW_IPS"}
-    env = {k: v for k, v in os.environ.items() if k not in dropped}
-    env.update(extra)
-    return env
-
-
 class ConfigTestCase(unittest.TestCase):
     """Helpers: a temporary directory for configuration files, and the server run in it."""
 
     def setUp(self):
-        workdir = tempfile.TemporaryDirectory(prefix="appserver-config-")
-        self.addCleanup(workdir.cleanup)
-        self.dir = workdir.name
+        self.dir = str(harness.scratch_dir(self, "appserver-config-"))
 
     def write(self, name, text):
         """Writes `text` (dedented) to `name` in the test's directory; returns the path."""
@@ -55,7 +43,7 @@ class ConfigTestCase(unittest.TestCase):
     def run_server(self, *args, env=None, timeout=15.0):
         """Runs the server in the test's directory; it must exit by itself."""
         return harness.run_to_exit(harness.server_command(*args), timeout=timeout,
-                                   env=env or clean_env(), cwd=self.dir)
+                                   env=env or harness.clean_env(), cwd=self.dir)
 
     def print_config(self, *args, env=None):
         """The settings --print-config prints, as {name: value} with quotes removed."""
@@ -73,7 +61,7 @@ class ConfigTestCase(unittest.TestCase):
     def start(self, *args, port, env=None):
         """A started server (run in the test's directory) answering on `port`."""
         server = harness.Server(harness.server_command(*args), port, cwd=self.dir,
-                                env=env or clean_env())
+                                env=env or harness.clean_env())
         self.addCleanup(server.stop)
         return server.start()
 
@@ -188,12 +176,11 @@ class ConfigFileTest(ConfigTestCase):
 
     def test_config_file_named_in_gunicorn_cmd_args_is_read(self):
         path = self.write("from_env.py", "workers = 3\n")
-        settings = self.print_config("wsgi", env=clean_env(GUNICORN_CMD_ARGS=f"-c {path}"))
-        self.assertEqual(settings["workers"], "3")
+        env = harness.clean_env(GUNICORN_CMD_ARGS=f"-c {path}")
+        self.assertEqual(self.print_config("wsgi", env=env)["workers"], "3")
         # The command line's -c wins over the variable's, as in Gunicorn.
         other = self.write("from_cli.py", "workers = 4\n")
-        settings = self.print_config("-c", other, "wsgi",
-                                     env=clean_env(GUNICORN_CMD_ARGS=f"-c {path}"))
+        settings = self.print_config("-c", other, "wsgi", env=env)
         self.assertEqual(settings["workers"], "4")
 
     def test_list_and_joined_values(self):
@@ -226,14 +213,14 @@ class PrecedenceTest(ConfigTestCase):
         ]
         for variables, options, expected in cases:
             with self.subTest(variables=variables, options=options):
-                settings = self.print_config(*options, "wsgi", env=clean_env(**variables))
-                self.assertEqual(settings["workers"], expected)
+                env = harness.clean_env(**variables)
+                self.assertEqual(self.print_config(*options, "wsgi", env=env)["workers"], expected)
         os.remove(path)
         self.assertEqual(self.print_config("wsgi")["workers"], "1")
 
     def test_file_wins_over_environment_defaults(self):
         self.write("gunicorn.conf.py", 'workers = 2\nforwarded_allow_ips = "10.0.0.9"\n')
-        env = clean_env(WEB_CONCURRENCY="3", FORWARDED_ALLOW_IPS="10.0.0.8")
+        env = harness.clean_env(WEB_CONCURRENCY="3", FORWARDED_ALLOW_IPS="10.0.0.8")
         settings = self.print_config("wsgi", env=env)
         self.assertEqual((settings["workers"], settings["forwarded-allow-ips"]), ("2", "10.0.0.9"))
         os.remove(os.path.join(self.dir, "gunicorn.conf.py"))
@@ -242,7 +229,7 @@ class PrecedenceTest(ConfigTestCase):
 
     def test_print_config_shows_the_values_of_every_source(self):
         self.write("gunicorn.conf.py", "timeout = 11\n")
-        env = clean_env(GUNICORN_CMD_ARGS="--graceful-timeout 12",
+        env = harness.clean_env(GUNICORN_CMD_ARGS="--graceful-timeout 12",
                         APPSERVER_CMD_ARGS="--backlog 13")
         settings = self.print_config("--limit-request-fields", "14", "wsgi", env=env)
         self.assertEqual([settings[name] for name in ("timeout", "graceful-timeout", "backlog",
@@ -257,31 +244,33 @@ class PrecedenceTest(ConfigTestCase):
         self.assertEqual(settings["bind"], "[127.0.0.1:8103]")
 
     def test_shell_quoting_in_the_variables(self):
+        # The variables hold words as a POSIX shell writes them (shlex reads them the same).
         gunicorn_args = ("--env 'APPSERVER_TEST_ONE=hello world' "
                          "--env APPSERVER_TEST_TWO=back\\ slashed "
                          "--access-logformat '%(h)s \"%(r)s\" %(s)s'")
         appserver_args = "--env \"APPSERVER_TEST_THREE=it's \\\"quoted\\\"\""
-        self.assertEqual(shlex.split(appserver_args), ["--env", "APPSERVER_TEST_THREE=it's \"quoted\""])
-        env = clean_env(GUNICORN_CMD_ARGS=gunicorn_args)
+        three = "it's \"quoted\""
+        self.assertEqual(shlex.split(appserver_args), ["--env", f"APPSERVER_TEST_THREE={three}"])
+        env = harness.clean_env(GUNICORN_CMD_ARGS=gunicorn_args)
         settings = self.print_config("wsgi", env=env)
         self.assertEqual(settings["env"],
                          "[APPSERVER_TEST_ONE=hello world,APPSERVER_TEST_TWO=back slashed]")
         self.assertEqual(settings["access-logformat"], '%(h)s "%(r)s" %(s)s')
         # Served: the app sees the values the shell words carry.
         port = harness.free_port()
-        server = self.start("--bind", f"{harness.HOST}:{port}", "--chdir", str(CLI_ENV_DIR),
-                            "wsgi", port=port, env=clean_env(APPSERVER_CMD_ARGS=appserver_args))
-        self.assertEqual(self.ask(port, "APPSERVER_TEST_THREE")["value"], "it's \"quoted\"")
+        options = ("--bind", f"{harness.HOST}:{port}", "--chdir", str(CLI_ENV_DIR), "wsgi")
+        server = self.start(*options, port=port,
+                            env=harness.clean_env(APPSERVER_CMD_ARGS=appserver_args))
+        self.assertEqual(self.ask(port, "APPSERVER_TEST_THREE")["value"], three)
         server.stop()
-        server = self.start("--bind", f"{harness.HOST}:{port}", "--chdir", str(CLI_ENV_DIR),
-                            "wsgi", port=port, env=env)
+        self.start(*options, port=port, env=env)
         self.assertEqual(self.ask(port, "APPSERVER_TEST_ONE")["value"], "hello world")
         self.assertEqual(self.ask(port, "APPSERVER_TEST_TWO")["value"], "back slashed")
 
     def test_unterminated_quote_in_a_variable_is_refused(self):
         for name in ("GUNICORN_CMD_ARGS", "APPSERVER_CMD_ARGS"):
             with self.subTest(variable=name):
-                result = self.run_server("wsgi", env=clean_env(**{name: "--env 'A=b"}))
+                result = self.run_server("wsgi", env=harness.clean_env(**{name: "--env 'A=b"}))
                 self.assertRefused(result, "quote")
 
     @unittest.skip("bug: an unterminated quote in GUNICORN_CMD_ARGS/APPSERVER_CMD_ARGS is "
@@ -289,11 +278,11 @@ class PrecedenceTest(ConfigTestCase):
     def test_unterminated_quote_names_the_variable(self):
         for name in ("GUNICORN_CMD_ARGS", "APPSERVER_CMD_ARGS"):
             with self.subTest(variable=name):
-                result = self.run_server("wsgi", env=clean_env(**{name: "--env 'A=b"}))
+                result = self.run_server("wsgi", env=harness.clean_env(**{name: "--env 'A=b"}))
                 self.assertRefused(result, name)
 
     def test_bad_value_in_a_variable_names_the_variable(self):
-        result = self.run_server("wsgi", env=clean_env(APPSERVER_CMD_ARGS="--workers none"))
+        result = self.run_server("wsgi", env=harness.clean_env(APPSERVER_CMD_ARGS="--workers none"))
         self.assertRefused(result, "APPSERVER_CMD_ARGS", "--workers")
 
     def test_repeated_options_keep_the_last_value_and_repeatable_ones_keep_all(self):

@@ -196,6 +196,18 @@ class MasterTest(unittest.TestCase):
             dropped += self.request_until(server, lambda: self.reloaded(server, old))[1]
         self.assertEqual(dropped, 0, server.output())
 
+    def test_hup_under_concurrent_load_fails_no_request(self):
+        # Four clients at once, so requests are in flight while the old workers stop.
+        server = self.start(2)
+        with harness.Load(server, clients=4) as load:
+            for _ in range(3):
+                old = harness.child_pids(server.process.pid)
+                server.process.send_signal(signal.SIGHUP)
+                reloaded = harness.wait_until(lambda: self.reloaded(server, old), 10)
+                self.assertTrue(reloaded, f"old workers {old} stayed:\n{server.output()}")
+        self.assertEqual(load.failures, [], server.output())
+        self.assertGreater(load.answered, 0)
+
     def test_term_right_after_a_fork_is_not_lost(self):
         for _ in range(10):  # the window is short: a few tries nearly always hit it
             server = self.start(1, "--graceful-timeout", "5")
