@@ -71,10 +71,11 @@ def clean_env(**extra):
     return env
 
 
-def scratch_dir(testcase, prefix="appserver-"):
-    """A new temporary directory (a Path), removed when `testcase`'s test has finished."""
+def scratch_dir(add_cleanup, prefix="appserver-"):
+    """A new temporary directory (a Path), removed by the cleanup it registers with
+    `add_cleanup` (a test's addCleanup, or a class's addClassCleanup)."""
     workdir = tempfile.TemporaryDirectory(prefix=prefix)
-    testcase.addCleanup(workdir.cleanup)
+    add_cleanup(workdir.cleanup)
     return Path(workdir.name)
 
 

@@ -31,7 +31,7 @@ class ConfigTestCase(unittest.TestCase):
     """Helpers: a temporary directory for configuration files, and the server run in it."""
 
     def setUp(self):
-        self.dir = str(harness.scratch_dir(self, "appserver-config-"))
+        self.dir = str(harness.scratch_dir(self.addCleanup, "appserver-config-"))
 
     def write(self, name, text):
         """Writes `text` (dedented) to `name` in the test's directory; returns the path."""

@@ -24,7 +24,7 @@ class OperationsTestCase(unittest.TestCase):
     """Helpers: a server on tests/apps/operations, its workers, its log, a scratch folder."""
 
     def setUp(self):
-        self.dir = harness.scratch_dir(self, "appserver-ops-")
+        self.dir = harness.scratch_dir(self.addCleanup, "appserver-ops-")
 
     def start(self, *options, workers=1, env=None, wait=True):
         """A started server with `workers` workers; with `wait`, all booted and answering."""
