@@ -140,9 +140,6 @@ TEST_F(EnvironTest, KeepsPathInfoWholeOutsideTheMountSegment) {
   options_.script_name = "/mount";
   request_.target = "/mountain";
   const std::string path_info = str("PATH_INFO");
-  if (path_info == "ain") {
-    GTEST_SKIP() << "bug: SCRIPT_NAME /mount strips '/mount' off /mountain: PATH_INFO 'ain'";
-  }
   EXPECT_TRUE(path_info.empty() || path_info[0] == '/') << path_info;
   EXPECT_EQ(str("SCRIPT_NAME") + path_info, "/mountain");
 }
@@ -151,9 +148,6 @@ TEST_F(EnvironTest, StartsPathInfoWithASlashUnderAMountEndingInASlash) {
   options_.script_name = "/mount/";  // SCRIPT_NAME=/mount/ in the server's environment
   request_.target = "/mount/items";
   const std::string path_info = str("PATH_INFO");
-  if (path_info == "items") {
-    GTEST_SKIP() << "bug: a SCRIPT_NAME ending in '/' leaves PATH_INFO without its '/'";
-  }
   EXPECT_EQ(path_info, "/items");
   EXPECT_EQ(str("SCRIPT_NAME"), "/mount");
 }
@@ -231,9 +225,6 @@ TEST_F(EnvironTest, KeepsLongHeaderNames) {
   // The parser lets a field name be nearly 8 KiB; the environ must not lose it.
   request_.headers = {{"X-" + std::string(300, 'n'), "v"}};
   const std::string key = "HTTP_X_" + std::string(300, 'N');
-  if (!has(key)) {
-    GTEST_SKIP() << "bug: header names longer than 251 bytes are silently left out of environ";
-  }
   EXPECT_EQ(str(key), "v");
 }
 

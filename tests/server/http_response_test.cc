@@ -148,9 +148,6 @@ TEST_F(BuildHeadTest, DropsTheAppsContentLengthFrom204) {
   // RFC 9110 8.6: a server MUST NOT send Content-Length in a 204. Django's CommonMiddleware
   // adds "Content-Length: 0" to every non-streaming response, 204 included.
   const Lines lines = build("204 No Content\r\nContent-Length: 0\r\n", kGet11, true, 0);
-  if (std::find(lines.begin(), lines.end(), "Content-Length: 0") != lines.end()) {
-    GTEST_SKIP() << "bug: buildHead forwards the app's Content-Length on a 204 response";
-  }
   EXPECT_EQ(lines, (Lines{"HTTP/1.1 204 No Content", "Server: appserver", kDate}));
 }
 
@@ -205,9 +202,6 @@ TEST_F(BuildHeadTest, KeepsTheSpaceAfterAStatusCodeWithoutReason) {
   ASSERT_EQ(parser_->execute(kGet11, consumed), HttpParser::Result::Complete);
   std::string out;
   buildHead(out, parser_->request(), call_, true, 0, true);
-  if (out.starts_with("HTTP/1.1 200\r\n")) {
-    GTEST_SKIP() << "bug: status \"200\" from the app goes out as 'HTTP/1.1 200' (no SP)";
-  }
   EXPECT_TRUE(out.starts_with("HTTP/1.1 200 \r\n")) << out;
 }
 
