@@ -351,6 +351,16 @@ class UnsupportedSettingTest(ConfigTestCase):
         self.assertNotIn("not supported", result.stderr)
         self.assertEqual(self.print_config("-c", path, "wsgi")["threads"], "4")
 
+    @unittest.skip("bug: -k/--worker-class sync|gthread is refused on the command line and in "
+                   "GUNICORN_CMD_ARGS, though the file's worker_class accepts both")
+    def test_gthread_and_sync_worker_class_options_are_accepted(self):
+        for args, env in ((("-k", "gthread"), None), (("--worker-class", "sync"), None),
+                          ((), harness.clean_env(GUNICORN_CMD_ARGS="-k gthread --threads 4"))):
+            with self.subTest(args=args, env=env and env["GUNICORN_CMD_ARGS"]):
+                result = self.run_server(*args, "--chdir", str(CLI_ENV_DIR), "--check-config",
+                                         "wsgi", env=env)
+                self.assertEqual(result.returncode, 0, result)
+
 
 class BrokenConfigFileTest(ConfigTestCase):
     """A file that cannot be used: one line on stderr naming it, status 2, nothing started."""

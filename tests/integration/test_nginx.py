@@ -19,6 +19,7 @@ import pwd
 import re
 import socket
 import subprocess
+import textwrap
 import unittest
 
 import harness
@@ -27,9 +28,9 @@ NGINX = "/usr/sbin/nginx"
 DJANGO_DIR = harness.EXAMPLES_DIR / "django"
 OTHER_CLIENT = "127.0.0.2"  # a loopback address that is not a trusted proxy
 
-# The server block docs/operations.md shows ("Behind nginx"); {app_port} and {port} are
-# filled in, and the TLS listener of a real deployment is replaced by a plain one here,
-# with X-Forwarded-Proto fixed to https as the TLS listener would set it.
+# The server block docs/operations.md shows ("Behind nginx", with ports 8000 and 8080: a test
+# below compares them); the TLS listener of a real deployment is a plain one here, with
+# X-Forwarded-Proto fixed to https as the TLS listener would set it.
 SERVER_BLOCK = """\
     upstream app_server {{
         server 127.0.0.1:{app_port} fail_timeout=0;
@@ -210,6 +211,14 @@ class DjangoBehindNginxTest(NginxTestCase):
         self.assertEqual(response.status, 200, response)
         self.assertEqual(hashlib.sha256(response.body).hexdigest(),
                          hashlib.sha256(bytes(range(256)) * 256 * 16).hexdigest())
+
+
+class DocumentedConfigurationTest(unittest.TestCase):
+    def test_docs_show_the_tested_server_block(self):
+        doc = (harness.REPO_ROOT / "docs" / "operations.md").read_text()
+        shown = re.search(r"```nginx\n(.*?)```", doc, re.S)
+        self.assertTrue(shown, "docs/operations.md has no nginx block")
+        self.assertEqual(shown[1], textwrap.dedent(SERVER_BLOCK).format(app_port=8000, port=8080))
 
 
 if __name__ == "__main__":
