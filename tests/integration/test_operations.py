@@ -132,7 +132,7 @@ class LogReopenTest(OperationsTestCase):
         self.assertNotIn("ttin", old_error)
 
     def test_a_worker_booting_during_usr1_opens_the_new_logs(self):
-        server = self.start_logging("-e", "APPSERVER_TEST_BOOT_DELAY=1.5", workers=1, wait=False)
+        server = self.start_logging("-e", "APPSERVER_TEST_BOOT_DELAY=3", workers=1, wait=False)
         pid = int(self.wait_for_log(server, r"operations app: importing in (\d+)")[1])
         self.assertNotIn(signal.SIGUSR1, harness.caught_signals(pid), "the worker had booted")
         self.rotate(server)
@@ -145,20 +145,20 @@ class LogReopenTest(OperationsTestCase):
 class MaxRequestsTest(OperationsTestCase):
     """--max-requests: workers are replaced after N requests, without a failed request.
 
-    The load is paced (two clients, 50 requests a second each) so that a successor cannot
-    reach its own limit before the master's next look (once a second): faster loads meet
-    test_retired_workers_do_not_pile_up_under_a_fast_load's bug.
+    The load is paced (two clients, at most 25 requests a second each) so that a successor
+    cannot reach its own limit before the master's next look (once a second): faster loads
+    meet test_retired_workers_do_not_pile_up_under_a_fast_load's bug.
     """
 
-    PACED = {"clients": 2, "pause": 0.02}
+    PACED = {"clients": 2, "pause": 0.04}
 
-    def test_workers_are_replaced_under_load_without_failed_requests(self):
-        server = self.start("--max-requests", "100", workers=2)
-        first = self.workers(server, 2)
+    def test_worker_is_replaced_under_load_without_failed_requests(self):
+        server = self.start("--max-requests", "100")
+        first = self.workers(server, 1)
         with harness.Load(server, **self.PACED) as load:
             replaced = harness.wait_until(
                 lambda: not harness.child_pids(server.process.pid) & first, 20)
-            harness.wait_until(lambda: len(load.bodies) > 2, 5)  # a successor answers
+            harness.wait_until(lambda: len(load.bodies) > 1, 5)  # the successor answers
         self.assertTrue(replaced, f"workers {first} were not replaced:\n{server.output()}")
         self.assertEqual(load.failures, [], server.output())
         self.assertGreater({int(body) for body in load.bodies} - first, set(),
@@ -168,7 +168,7 @@ class MaxRequestsTest(OperationsTestCase):
                              rf"\[{pid}\] \[INFO\] worker served 100 requests \(--max-requests\)")
             self.assertIn(f"Worker (pid:{pid}) is retiring; starting its replacement",
                           server.output())
-        self.assertEqual(len(self.workers(server, 2)), 2, server.output())
+        self.assertEqual(len(self.workers(server, 1)), 1, server.output())
 
     def test_jitter_spreads_the_limits(self):
         server = self.start("--max-requests", "2", "--max-requests-jitter", "40", workers=4)
