@@ -4,8 +4,10 @@
 #include "auth_gate.h"
 
 #include <fmt/format.h>
-#include <strings.h>
 
+#include <algorithm>
+
+#include "ascii.h"
 #include "config.h"
 #include "embed/wsgi_app.h"
 #include "http_parser.h"
@@ -17,25 +19,11 @@ namespace {
 constexpr size_t kCacheEntries = 4096;  // verified tokens remembered per worker
 constexpr std::string_view kRealm = "appserver";
 
-bool is(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 std::vector<std::string> splitList(std::string_view list) {
   std::vector<std::string> out;
   while (!list.empty()) {
     const size_t comma = list.find(',');
-    const std::string_view item = trim(list.substr(0, comma));
+    const std::string_view item = trimBlanks(list.substr(0, comma));
     if (!item.empty()) {
       out.emplace_back(item);
     }
@@ -56,25 +44,41 @@ bool hasDotSegment(std::string_view path) {
 
 }  // namespace
 
-std::unique_ptr<AuthGate> AuthGate::create(const JwtConfig& config) {
+std::unique_ptr<AuthGate> AuthGate::create(const JwtConfig& config,
+                                           std::unique_ptr<JwksFetcher> jwks) {
   if (!config.verify.enabled()) {
+    if (!config.denylist.empty()) {
+      throw ConfigError(
+          "--jwt-denylist needs a key (--jwt-secret-env, --jwt-secret-file, "
+          "--jwt-public-key, --jwt-jwks or --jwt-jwks-url)");
+    }
     return nullptr;
   }
-  auth::Policy policy;
-  auth::KeySet keys;
-  std::string detail;
-  if (auth::buildJwtConfig(config.verify, policy, keys, &detail) != auth::Status::Ok) {
-    throw ConfigError(detail);
-  }
-  return std::unique_ptr<AuthGate>(new AuthGate(config, std::move(policy), std::move(keys)));
+  return std::unique_ptr<AuthGate>(new AuthGate(config, std::move(jwks)));
 }
 
-AuthGate::AuthGate(const JwtConfig& config, auth::Policy policy, auth::KeySet keys)
+AuthGate::AuthGate(const JwtConfig& config, std::unique_ptr<JwksFetcher> jwks)
     : config_(config),
       header_types_(splitList(config.header_types)),
-      verifier_(std::move(policy)),
-      keys_(std::move(keys)),
+      store_(config, std::move(jwks)),
       cache_(kCacheEntries) {}
+
+void AuthGate::refresh(int64_t now) {
+  if (store_.refresh(now)) {
+    cache_.clear();  // its entries are verdicts under the old keys
+  }
+}
+
+bool AuthGate::revoked(const auth::Claims& claims) const {
+  const Denylist* denylist = store_.denylist();
+  if (denylist == nullptr || denylist->size() == 0) {
+    return false;
+  }
+  const auto jti =
+      std::lower_bound(claims.fields.begin(), claims.fields.end(), std::string_view("jti"),
+                       [](const auto& field, std::string_view name) { return field.first < name; });
+  return jti != claims.fields.end() && jti->first == "jti" && denylist->contains(jti->second);
+}
 
 bool AuthGate::needsToken(std::string_view path) const {
   const bool dotted = hasDotSegment(path);
@@ -97,21 +101,21 @@ bool AuthGate::needsToken(std::string_view path) const {
 int AuthGate::findTokens(const HttpRequest& request, std::string_view& token) const {
   int found = 0;
   for (const embed::HeaderView& h : request.headers) {
-    if (is(h.name, "authorization")) {
+    if (equalsIgnoringCase(h.name, "authorization")) {
       const size_t space = h.value.find(' ');
       const std::string_view scheme = h.value.substr(0, space);
       for (const std::string& type : header_types_) {
-        if (space != std::string_view::npos && is(scheme, type)) {
-          token = trim(h.value.substr(space + 1));
+        if (space != std::string_view::npos && equalsIgnoringCase(scheme, type)) {
+          token = trimBlanks(h.value.substr(space + 1));
           ++found;
           break;  // one header is one token, however many listed types match its scheme
         }
       }
-    } else if (!config_.cookie.empty() && is(h.name, "cookie")) {
+    } else if (!config_.cookie.empty() && equalsIgnoringCase(h.name, "cookie")) {
       std::string_view rest = h.value;
       while (!rest.empty()) {
         const size_t semi = rest.find(';');
-        const std::string_view pair = trim(rest.substr(0, semi));
+        const std::string_view pair = trimBlanks(rest.substr(0, semi));
         const size_t eq = pair.find('=');
         if (eq != std::string_view::npos && pair.substr(0, eq) == config_.cookie) {
           token = pair.substr(eq + 1);
@@ -161,13 +165,23 @@ AuthGate::Decision AuthGate::check(const HttpRequest& request, int64_t now) {
     return refuse(401, {}, {}, "Authentication credentials were not provided.",
                   "not_authenticated");
   }
-  const auth::Result result = auth::verifyCached(verifier_, cache_, token, keys_, now);
+  refresh(now);
+  const KeyMaterial& material = *store_.keys();
+  const auth::Result result =
+      auth::verifyCached(material.verifier, cache_, token, material.keys, now);
   if (result.status != auth::Status::Ok) {
+    if (result.status == auth::Status::KeyNotFound) {
+      store_.requestRefetch(now);  // with --jwt-jwks-url: the IdP may have rotated its keys
+    }
     std::string description(auth::toString(result.status));
     if (!result.claim.empty()) {
       description += " (" + result.claim + ")";
     }
     return refuse(401, "invalid_token", description, "Given token not valid for any token type",
+                  "token_not_valid");
+  }
+  if (revoked(result.claims)) {
+    return refuse(401, "invalid_token", "token revoked", "Given token not valid for any token type",
                   "token_not_valid");
   }
   claims_ = result.claims;

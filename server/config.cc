@@ -158,6 +158,13 @@ void addJwtServerOptions(CLI::App& cli, JwtConfig& c) {
   cli.add_flag("--jwt-from-django", c.from_django,
                "Accept exactly the access tokens the project's simplejwt issues (SIMPLE_JWT)")
       ->group(group);
+  // Key reloads (server/key_store.h, docs/auth.md "Key reloads").
+  cli.add_option("--jwt-jwks-url", c.jwks_url,
+                 "JWKS URL the master fetches and refreshes (https://, or http:// to loopback)")
+      ->group(group);
+  cli.add_option("--jwt-denylist", c.denylist,
+                 "File of revoked jti values, one per line; re-read when it changes")
+      ->group(group);
 }
 
 void applyDefaults(Config& c) {

@@ -28,6 +28,9 @@ struct JwtConfig {
   std::string cookie;                // cookie that may carry the token
   std::string header_types = "Bearer";
   bool from_django = false;  // take the rest from the project's SIMPLE_JWT settings
+  // Key reloads (server/key_store.h): the IdP's JWKS, fetched by the master, and revoked jtis.
+  std::string jwks_url;  // --jwt-jwks-url URL
+  std::string denylist;  // --jwt-denylist FILE
 };
 
 struct Config {

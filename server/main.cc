@@ -55,10 +55,12 @@ int main(int argc, char** argv) {
       std::printf("%s\n", describeConfig(config).c_str());
       return 0;
     }
+    // --jwt-jwks-url: the master fetches the JWKS once now; its copy stands for --jwt-jwks.
+    std::unique_ptr<JwksFetcher> jwks = JwksFetcher::startIfConfigured(config.jwt);
     if (config.jwt.from_django) {
       applyDjangoJwtSettings(config);
     }
-    gate = AuthGate::create(config.jwt);  // keys load once, before any fork
+    gate = AuthGate::create(config.jwt, std::move(jwks));  // keys load before any fork
     if (config.check_config) {
       checkAppImports(config);
       if (!config.unsupported.empty()) {

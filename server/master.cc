@@ -105,6 +105,9 @@ int Master::run() {
     reap();
     if (halt_status_ < 0) {
       checkTimeouts();
+      if (gate_ != nullptr) {
+        gate_->poll();  // JWT key files, JWKS URL, denylist (key_store.h)
+      }
       rotateWorkers();
       maintainWorkers();
     }
@@ -324,6 +327,9 @@ void Master::handleSignal(int signum) {
       return;
     case SIGHUP:
       logAt(LogLevel::Info, "Hang up: Master");
+      if (gate_ != nullptr) {
+        gate_->reload();  // JWT keys re-read before the new workers fork; bad ones are kept out
+      }
       replaceAll();
       maintainWorkers();  // the new generation first; the old one stops once it is ready
       return;

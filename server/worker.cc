@@ -206,6 +206,9 @@ void Worker::askToRetire(std::string_view why) {
 
 void Worker::handleHeartbeat() {
   slot_.heartbeat_ms.store(Scoreboard::nowMs());
+  if (gate_ != nullptr) {
+    gate_->refresh(::time(nullptr));  // the master's new JWT keys, also while idle
+  }
   if (config_.max_worker_memory > 0) {
     const long long rss_mib = residentMiB();
     if (rss_mib > config_.max_worker_memory) {

@@ -1,0 +1,28 @@
+// ascii.h: the two text helpers that header and configuration parsing keep needing.
+//
+// Case-insensitive comparison of ASCII tokens (header names, schemes, directives) and
+// trimming of blanks. Header-only: tiny, inline, no state.
+// Thread: any.
+#pragma once
+
+#include <strings.h>
+
+#include <string_view>
+
+namespace appserver::server {
+
+// True when a and b are equal ignoring ASCII letter case.
+inline bool equalsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// s without leading and trailing characters from blanks (spaces and tabs by default).
+inline std::string_view trimBlanks(std::string_view s, std::string_view blanks = " \t") {
+  const size_t first = s.find_first_not_of(blanks);
+  if (first == std::string_view::npos) {
+    return {};
+  }
+  return s.substr(first, s.find_last_not_of(blanks) - first + 1);
+}
+
+}  // namespace appserver::server
