@@ -32,6 +32,9 @@ enum class Alg {
   EdDsa,   // Ed25519 (RFC 8037); Ed448 is not implemented
 };
 
+// Number of Alg enumerators (EdDsa is the last), for tables indexed by Alg.
+inline constexpr std::size_t kAlgCount = static_cast<std::size_t>(Alg::EdDsa) + 1;
+
 // The family decides which key type an algorithm may use.
 enum class AlgFamily {
   Hmac,      // oct keys

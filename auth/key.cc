@@ -13,6 +13,8 @@
 
 #include <utility>
 
+#include "auth/signature.h"  // prepareVerifyTemplates
+
 namespace appserver::auth {
 
 namespace {
@@ -278,6 +280,7 @@ Status makeKeyFromPkey(EvpPkeyPtr pkey, bool allow_private, Key& out) {
     return fail(Status::KeyPrivateMaterial);
   }
   key.pkey = std::move(pkey);
+  prepareVerifyTemplates(key);
   out = std::move(key);
   return Status::Ok;
 }

@@ -167,6 +167,48 @@ std::size_t expectedSignatureSize(Alg alg, const Key& key) {
   return 0;
 }
 
+// A context for EVP_PKEY_verify over key with alg's padding and digest, to be duplicated
+// per signature. Null (error queue cleared) when OpenSSL refuses.
+EvpPkeyCtxPtr makeVerifyTemplate(Alg alg, const Key& key) {
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.pkey.get(), nullptr));
+  const EVP_MD* md = digestFor(alg);
+  bool ok = ctx && EVP_PKEY_verify_init(ctx.get()) == 1 &&
+            EVP_PKEY_CTX_set_signature_md(ctx.get(), md) == 1;
+  if (ok && algFamily(alg) == AlgFamily::RsaPkcs1) {
+    ok = EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) == 1;
+  } else if (ok && algFamily(alg) == AlgFamily::RsaPss) {
+    ok = EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PSS_PADDING) == 1 &&
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), RSA_PSS_SALTLEN_DIGEST) == 1 &&
+         EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), md) == 1;
+  }
+  if (!ok) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  return ctx;
+}
+
+// The fast path: hash the input, then verify the digest with a duplicate of the template.
+Status verifyWithTemplate(Alg alg, const EVP_PKEY_CTX& tmpl, std::string_view input,
+                          std::string_view signature) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_size = 0;
+  if (EVP_Digest(input.data(), input.size(), digest, &digest_size, digestFor(alg), nullptr) != 1) {
+    return fail(Status::InternalError);
+  }
+  const EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_dup(&tmpl));
+  if (!ctx) {
+    return fail(Status::InternalError);
+  }
+  const int rc =
+      EVP_PKEY_verify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                      signature.size(), digest, digest_size);
+  if (rc != 1) {
+    return fail(Status::SignatureInvalid);
+  }
+  return Status::Ok;
+}
+
 Status verifyWithPkey(Alg alg, const Key& key, std::string_view input, std::string_view signature) {
   if (signature.size() != expectedSignatureSize(alg, key)) {
     return Status::SignatureMalformed;
@@ -178,6 +220,9 @@ Status verifyWithPkey(Alg alg, const Key& key, std::string_view input, std::stri
       return status;
     }
     signature = der;
+  }
+  if (const EVP_PKEY_CTX* tmpl = key.verify_templates[static_cast<std::size_t>(alg)].get()) {
+    return verifyWithTemplate(alg, *tmpl, input, signature);
   }
   const EvpMdCtxPtr ctx = makeDigestContext(alg, key, /*sign=*/false);
   if (!ctx) {
@@ -213,6 +258,17 @@ Status signWithPkey(Alg alg, const Key& key, std::string_view input, std::string
 }
 
 }  // namespace
+
+void prepareVerifyTemplates(Key& key) {
+  if (key.type != KeyType::Rsa && key.type != KeyType::Ec) {
+    return;  // Ed25519 hashes internally: it has no digest-then-verify form
+  }
+  for (const Alg alg : allAlgs()) {
+    if (keyTypeServes(key, alg)) {
+      key.verify_templates[static_cast<std::size_t>(alg)] = makeVerifyTemplate(alg, key);
+    }
+  }
+}
 
 Status verifySignature(Alg alg, const Key& key, std::string_view input,
                        std::string_view signature) {

@@ -22,6 +22,11 @@ namespace appserver::auth {
 // keyFitsAlg) or InternalError. Never throws; clears OpenSSL's error queue on failure.
 Status verifySignature(Alg alg, const Key& key, std::string_view input, std::string_view signature);
 
+// Fills key.verify_templates for every RSA/ECDSA algorithm the key can serve, so that
+// verifySignature() duplicates a ready context instead of initialising one per signature.
+// Called by makeKeyFromPkey; a template OpenSSL refuses stays null (the slow path is used).
+void prepareVerifyTemplates(Key& key);
+
 // Signs input with key (a private key, or an HMAC secret) under alg, writing the JOSE form
 // of the signature to out. For the operator tool and tests; the server never signs.
 Status signRaw(Alg alg, const Key& key, std::string_view input, std::string& out);
