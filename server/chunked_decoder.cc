@@ -12,7 +12,8 @@ namespace appserver::server {
 
 namespace {
 
-constexpr size_t kMaxSizeDigits = 16;  // 2^64 - 1; more digits would wrap
+constexpr size_t kMaxSizeDigits = 16;             // 2^64 - 1; more digits would wrap
+constexpr size_t kMaxExtensionBytes = 16 * 1024;  // per message
 
 bool isTokenChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
@@ -110,6 +111,7 @@ void ChunkedDecoder::reset() {
   state_ = State::SizeLine;
   line_.clear();
   left_ = total_ = 0;
+  extension_bytes_ = 0;
   trailers_ = 0;
   status_ = 0;
   reason_.clear();
@@ -178,6 +180,12 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view data, size_t& consu
         uint64_t size = 0;
         if (!parseChunkLine(line_, size)) {
           return fail(400, "malformed chunk size line");
+        }
+        // Extensions of every chunk together, so the wire cannot outgrow the body without
+        // bound (Node's fix for CVE-2024-22019 has the same 16 KiB).
+        extension_bytes_ += line_.size() - std::min(line_.find_first_of("; \t"), line_.size());
+        if (extension_bytes_ > kMaxExtensionBytes) {
+          return fail(413, "chunk extensions too large");
         }
         line_.clear();
         if (size > limit_ - std::min(total_, limit_)) {

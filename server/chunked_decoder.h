@@ -2,7 +2,8 @@
 //
 // The server decodes chunked bodies itself instead of leaving them to llhttp 8.1, which
 // refuses valid chunk extensions with whitespace (BWS) yet reads unbounded extension bytes
-// (CVE-2024-22019). Each chunk line and trailer line is bounded; CRLF is required exactly
+// (CVE-2024-22019). Each chunk line and trailer line is bounded, and so are the extensions
+// of a whole message (16 KiB); CRLF is required exactly
 // (bare CR or LF refused); sizes beyond 16 hex digits are refused, never wrapped; trailers
 // that could change framing or routing are refused and the others dropped (WSGI has no place
 // for them).
@@ -51,6 +52,7 @@ class ChunkedDecoder {
   std::string line_;
   uint64_t left_ = 0;  // bytes of the current chunk still to come
   uint64_t total_ = 0;
+  size_t extension_bytes_ = 0;  // chunk-extension bytes of this message so far
   size_t trailers_ = 0;
   int status_ = 0;
   std::string reason_;

@@ -134,11 +134,18 @@ HttpParser::Result HttpParser::execute(std::string_view data, size_t& consumed) 
   }
   if (!decoding_) {
     exec_begin_ = data.data();
-    const llhttp_errno_t rc = llhttp_execute(&parser_, data.data(), data.size());
+    llhttp_errno_t rc = llhttp_execute(&parser_, data.data(), data.size());
+    if (rc == HPE_PAUSED_UPGRADE && !in_message_) {
+      // The previous request asked for an Upgrade (or was a CONNECT): llhttp stops before
+      // the next one. The server never switches protocols, so HTTP/1.1 goes on.
+      llhttp_resume_after_upgrade(&parser_);
+      rc = llhttp_execute(&parser_, data.data(), data.size());
+    }
     consumed = rc == HPE_OK ? data.size()
                             : static_cast<size_t>(llhttp_get_error_pos(&parser_) - data.data());
-    if (consumed > 0) {
-      last_byte_ = data[consumed - 1];
+    for (size_t i = consumed > 2 ? consumed - 2 : 0; i < consumed; ++i) {
+      tail_[0] = tail_[1];  // the bytes before the next execute()'s data
+      tail_[1] = data[i];
     }
     if (rc == HPE_OK) {
       if (in_message_ && url_len_ == 0 && method_text_.size() <= kMaxMethod) {
@@ -231,15 +238,27 @@ int HttpParser::handleUrl(std::string_view piece) {
   return HPE_OK;
 }
 
+char HttpParser::byteBefore(const char* at, size_t back) const {
+  const ptrdiff_t in_buffer = at - exec_begin_;
+  if (in_buffer >= static_cast<ptrdiff_t>(back)) {
+    return at[-static_cast<ptrdiff_t>(back)];
+  }
+  const ptrdiff_t from_tail = static_cast<ptrdiff_t>(back) - in_buffer;  // 1 or 2
+  return from_tail <= 2 ? tail_[2 - from_tail] : '\0';
+}
+
 bool HttpParser::precededByLineFeed(std::string_view piece) const {
-  const char before = piece.data() > exec_begin_ ? piece.data()[-1] : last_byte_;
-  return before == '\n';
+  return byteBefore(piece.data(), 1) == '\n';
 }
 
 int HttpParser::handleField(std::string_view piece) {
   if (in_value_ || fields_.empty()) {
     if (fields_.size() >= limits_.fields) {
       return fail(431, "too many header fields");
+    }
+    // llhttp's strict mode still lets a bare LF end the request line (nodejs/llhttp#877).
+    if (byteBefore(piece.data(), 1) != '\n' || byteBefore(piece.data(), 2) != '\r') {
+      return fail(400, "a line not ended by CRLF");
     }
     const auto at = static_cast<uint32_t>(request_.head.size());
     fields_.push_back({at, 0, at, 0});

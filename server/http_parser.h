@@ -89,6 +89,8 @@ class HttpParser {
   Result classifyMethod(std::string_view data, size_t& consumed);
   // True when the byte before piece is a LF: the piece continues a folded line.
   bool precededByLineFeed(std::string_view piece) const;
+  // The byte `back` places before at, which may lie in the previous execute()'s data.
+  char byteBefore(const char* at, size_t back) const;
   int checkFraming();
   int splitTarget();
   void reset();
@@ -104,7 +106,7 @@ class HttpParser {
   std::string method_text_;           // the start of a request line cut by a read boundary
   bool method_refused_ = false;       // llhttp refused the method: 400 or 501 once it ends
   const char* exec_begin_ = nullptr;  // the buffer of the running execute()
-  char last_byte_ = 0;                // the last byte parsed by the previous execute()
+  char tail_[2] = {};                 // the last two bytes parsed by the previous execute()
   bool in_value_ = false;
   bool in_message_ = false;
   bool head_complete_ = false;
