@@ -206,7 +206,11 @@ py::dict EnvironBuilder::build(WsgiRequest& request) {
   for (const auto& [key, value] : request.extra) {
     environ[latin1(key)] = latin1(value);
   }
-  setItem(environ, k_input_, py::cast(std::make_unique<InputStream>(std::move(request.body))));
+  const auto input = py::reinterpret_steal<py::object>(newInputStream(std::move(request.body)));
+  if (!input) {
+    throw py::error_already_set();
+  }
+  setItem(environ, k_input_, input);
   return environ;
 }
 

@@ -1,27 +1,49 @@
 // start_response.cc: status and header validation, exc_info rules, write().
 //
+// Status and headers are checked where they lie: a str whose characters all fit in a byte is
+// stored as exactly those latin-1 bytes (PEP 393), so nothing is encoded or allocated until
+// the checked head is copied into the ResponseState. Checks run over everything before
+// anything is copied, so a refused head leaves the state as it was.
 // Thread: the app's thread, with the GIL held.
 #include "start_response.h"
 
-#include <algorithm>
-#include <cctype>
+#include <Python.h>
+
+#include <array>
+#include <cstddef>
 #include <string_view>
 
-namespace py = pybind11;
+#include "arguments.h"
 
 namespace appserver::embed {
 
 namespace {
 
-// RFC 9110 tchar.
-bool isTokenChar(unsigned char c) {
-  if (c >= '0' && c <= '9') {
-    return true;
+struct StartResponseObject {
+  PyObject ob_base;           // PyObject_HEAD, spelled out
+  vectorcallfunc vectorcall;  // what CPython calls: no argument tuple per call
+  ResponseState* state;       // null once the call has ended
+};
+
+// RFC 9110 tchar, as a table: header names are checked a byte at a time.
+constexpr std::array<bool, 256> kTokenChars = [] {
+  std::array<bool, 256> table{};
+  for (unsigned char c : std::string_view("!#$%&'*+-.^_`|~0123456789")) {
+    table[c] = true;
   }
-  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') {
-    return true;
+  for (int c = 'a'; c <= 'z'; ++c) {
+    table[c] = table[c - 'a' + 'A'] = true;
   }
-  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+  return table;
+}();
+
+bool isToken(std::string_view s) {
+  for (unsigned char c : s) {
+    if (!kTokenChars[c]) {
+      return false;
+    }
+  }
+  return !s.empty();
 }
 
 // Field values and reason phrases: visible bytes, space and tab, obs-text; no CR/LF/NUL/CTL.
@@ -34,122 +56,230 @@ bool isFieldText(std::string_view s) {
   return true;
 }
 
-// A native string as latin-1 bytes, as PEP 3333 requires of status and headers.
-std::string latin1(const py::handle& value, const char* what) {
-  if (!PyUnicode_Check(value.ptr())) {
-    throw py::type_error(std::string(what) + " must be str, not " +
-                         std::string(py::str(value.get_type().attr("__name__"))));
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
+// The latin-1 bytes of a native string, read in place. A str whose kind is wider than one
+// byte holds a character above U+00FF, so it has no latin-1 form (PEP 3333 forbids it).
+bool latin1View(PyObject* value, const char* what, std::string_view& out) {
+  if (!PyUnicode_Check(value)) {
+    PyErr_Format(PyExc_TypeError, "%s must be str, not %.200s", what, Py_TYPE(value)->tp_name);
+    return false;
   }
-  PyObject* raw = PyUnicode_AsLatin1String(value.ptr());
-  if (raw == nullptr) {
-    PyErr_Clear();
-    throw py::value_error(std::string(what) + " is not latin-1 encodable");
+  if (PyUnicode_READY(value) != 0) {
+    return false;
   }
-  const py::bytes bytes = py::reinterpret_steal<py::bytes>(raw);
-  return std::string(bytes);
+  if (PyUnicode_KIND(value) != PyUnicode_1BYTE_KIND) {
+    PyErr_Format(PyExc_ValueError, "%s is not latin-1 encodable", what);
+    return false;
+  }
+  out = {reinterpret_cast<const char*>(PyUnicode_1BYTE_DATA(value)),
+         static_cast<size_t>(PyUnicode_GET_LENGTH(value))};
+  return true;
 }
 
-std::string checkedStatus(const py::object& status) {
-  std::string s = latin1(status, "status");
-  const bool digits = s.size() >= 3 && std::isdigit(static_cast<unsigned char>(s[0])) &&
-                      std::isdigit(static_cast<unsigned char>(s[1])) &&
-                      std::isdigit(static_cast<unsigned char>(s[2]));
-  if (!digits || (s.size() > 3 && s[3] != ' ') || !isFieldText(s)) {
-    throw py::value_error("malformed status line: " + py::repr(status).cast<std::string>());
+bool checkStatus(PyObject* status, std::string_view& out) {
+  if (!latin1View(status, "status", out)) {
+    return false;
   }
-  const int code = std::stoi(s.substr(0, 3));
+  const bool digits = out.size() >= 3 && isDigit(out[0]) && isDigit(out[1]) && isDigit(out[2]);
+  if (!digits || (out.size() > 3 && out[3] != ' ') || !isFieldText(out)) {
+    PyErr_Format(PyExc_ValueError, "malformed status line: %R", status);
+    return false;
+  }
+  const int code = (out[0] - '0') * 100 + (out[1] - '0') * 10 + (out[2] - '0');
   if (code < 200 || code > 599) {
-    throw py::value_error("status code " + s.substr(0, 3) + " is not a final status (200-599)");
+    PyErr_Format(PyExc_ValueError, "status code %.3s is not a final status (200-599)", out.data());
+    return false;
+  }
+  return true;
+}
+
+// One (name, value) item of a header list that checkHeaders accepted.
+std::string_view headerPart(PyObject* item, Py_ssize_t part) {
+  PyObject* s = PyTuple_GET_ITEM(item, part);
+  return {reinterpret_cast<const char*>(PyUnicode_1BYTE_DATA(s)),
+          static_cast<size_t>(PyUnicode_GET_LENGTH(s))};
+}
+
+bool checkHeader(PyObject* item) {
+  if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2) {
+    PyErr_SetString(PyExc_TypeError, "each header must be a (name, value) tuple");
+    return false;
+  }
+  PyObject* name_object = PyTuple_GET_ITEM(item, 0);
+  std::string_view name;
+  std::string_view value;
+  if (!latin1View(name_object, "header name", name) ||
+      !latin1View(PyTuple_GET_ITEM(item, 1), "header value", value)) {
+    return false;
+  }
+  if (!isToken(name)) {
+    PyErr_Format(PyExc_ValueError, "invalid header name %R", name_object);
+    return false;
+  }
+  if (!isFieldText(value)) {
+    PyErr_Format(PyExc_ValueError, "header %U has a control character (CR, LF or NUL) in its value",
+                 name_object);
+    return false;
+  }
+  return true;
+}
+
+bool checkHeaders(PyObject* headers) {
+  if (!PyList_Check(headers) && !PyTuple_Check(headers)) {
+    PyErr_SetString(PyExc_TypeError, "headers must be a list of (name, value) tuples");
+    return false;
+  }
+  for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(headers); ++i) {
+    if (!checkHeader(PySequence_Fast_GET_ITEM(headers, i))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Copies a checked head into the call's state. No Python code has run since the checks, so
+// the header list is still the one that passed them.
+void commitHead(ResponseState& s, std::string_view status, PyObject* headers) {
+  s.status->assign(status);
+  s.headers->clear();  // exc_info: the new head replaces the one not yet sent
+  const Py_ssize_t n = PySequence_Fast_GET_SIZE(headers);
+  s.headers->reserve(static_cast<size_t>(n));
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* item = PySequence_Fast_GET_ITEM(headers, i);
+    s.headers->push_back({std::string(headerPart(item, 0)), std::string(headerPart(item, 1))});
+  }
+  s.started = true;
+}
+
+ResponseState* liveState(PyObject* self) {
+  ResponseState* s = reinterpret_cast<StartResponseObject*>(self)->state;
+  if (s == nullptr) {
+    PyErr_SetString(PyExc_ValueError, "start_response/write used after the response ended");
   }
   return s;
 }
 
-std::vector<ResponseHeader> checkedHeaders(const py::object& headers) {
-  if (!PyList_Check(headers.ptr()) && !PyTuple_Check(headers.ptr())) {
-    throw py::type_error("headers must be a list of (name, value) tuples");
+// Raises exc_info[1] with traceback exc_info[2], as PEP 3333 requires once the head is out.
+void reraise(PyObject* exc_info) {
+  PyObject* parts[3] = {};
+  for (Py_ssize_t i = 0; i < 3; ++i) {
+    parts[i] = PySequence_GetItem(exc_info, i);
+    if (parts[i] == nullptr) {
+      break;
+    }
   }
-  std::vector<ResponseHeader> out;
-  for (const py::handle item : headers) {
-    if (!PyTuple_Check(item.ptr()) || PyTuple_GET_SIZE(item.ptr()) != 2) {
-      throw py::type_error("each header must be a (name, value) tuple");
+  if (parts[2] != nullptr) {
+    if (PyExceptionInstance_Check(parts[1])) {
+      PyException_SetTraceback(parts[1], parts[2]);
     }
-    std::string name = latin1(PyTuple_GET_ITEM(item.ptr(), 0), "header name");
-    std::string value = latin1(PyTuple_GET_ITEM(item.ptr(), 1), "header value");
-    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
-          return isTokenChar(static_cast<unsigned char>(c));
-        })) {
-      throw py::value_error("invalid header name " +
-                            py::repr(PyTuple_GET_ITEM(item.ptr(), 0)).cast<std::string>());
-    }
-    if (!isFieldText(value)) {
-      throw py::value_error("header " + name +
-                            " has a control character (CR, LF or NUL) in its value");
-    }
-    out.push_back({std::move(name), std::move(value)});
+    PyErr_SetObject(parts[0], parts[1]);
   }
-  return out;
+  for (PyObject* part : parts) {
+    Py_XDECREF(part);
+  }
 }
+
+// Whether this call may set the head: a first call, or a call with exc_info before any body
+// byte exists. Otherwise false with the error to raise set.
+bool mayStart(const ResponseState& s, PyObject* exc_info) {
+  if (exc_info == Py_None) {
+    if (s.started) {
+      PyErr_SetString(PyExc_ValueError, "start_response called a second time without exc_info");
+      return false;
+    }
+    return true;
+  }
+  if (s.body_begun) {
+    reraise(exc_info);
+    return false;
+  }
+  return true;
+}
+
+PyObject* write(PyObject* self, PyObject* data) {
+  ResponseState* s = liveState(self);
+  if (s == nullptr) {
+    return nullptr;
+  }
+  if (!s->started) {
+    PyErr_SetString(PyExc_ValueError, "write() called before start_response");
+    return nullptr;
+  }
+  if (!appendBody(data, *s->body)) {
+    return nullptr;
+  }
+  s->body_begun = s->body_begun || !s->body->empty();
+  Py_RETURN_NONE;
+}
+
+PyMethodDef kMethods[] = {
+    {"write", write, METH_O, "write(data): body bytes before (or instead of) the iterable"},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+constexpr std::array<const char*, 3> kParameters = {"status", "headers", "exc_info"};
+
+PyObject* startResponse(PyObject* self, PyObject* const* args, size_t nargsf, PyObject* kwnames) {
+  PyObject* argv[3] = {nullptr, nullptr, Py_None};
+  if (!bindArguments("start_response", kParameters, 2, args, nargsf, kwnames, argv)) {
+    return nullptr;
+  }
+  ResponseState* s = liveState(self);
+  std::string_view status;
+  if (s == nullptr || !mayStart(*s, argv[2]) || !checkStatus(argv[0], status) ||
+      !checkHeaders(argv[1])) {
+    return nullptr;
+  }
+  commitHead(*s, status, argv[1]);
+  return PyCFunction_NewEx(&kMethods[0], self, nullptr);
+}
+
+void deallocate(PyObject* self) { Py_TYPE(self)->tp_free(self); }
+
+PyTypeObject startResponseType = [] {
+  PyTypeObject t{};                      // every slot empty; PyType_Ready fills in the rest
+  Py_SET_REFCNT(&t.ob_base.ob_base, 1);  // as PyVarObject_HEAD_INIT: a static type is never freed
+  t.tp_name = "_appserver.StartResponse";
+  t.tp_basicsize = sizeof(StartResponseObject);
+  t.tp_dealloc = deallocate;
+  t.tp_vectorcall_offset = offsetof(StartResponseObject, vectorcall);
+  t.tp_call = PyVectorcall_Call;
+  // Not a base type, and no tp_new: Python code can neither make one nor bypass detach().
+  t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL;
+  t.tp_doc = "start_response(status, headers, exc_info=None) -> write";
+  t.tp_methods = kMethods;
+  return t;
+}();
 
 }  // namespace
 
-ResponseState& StartResponse::state() {
-  if (state_ == nullptr) {
-    throw py::value_error("start_response/write used after the response ended");
-  }
-  return *state_;
+bool addStartResponseType(PyObject* module) {
+  return PyModule_AddType(module, &startResponseType) == 0;
 }
 
-py::object StartResponse::call(const py::object& status, const py::object& headers,
-                               const py::object& exc_info) {
-  ResponseState& s = state();
-  if (!exc_info.is_none()) {
-    if (s.body_begun) {
-      // PEP 3333: the head is out, so the app's error must propagate.
-      PyErr_SetObject(exc_info[py::int_(0)].ptr(), exc_info[py::int_(1)].ptr());
-      PyException_SetTraceback(exc_info[py::int_(1)].ptr(), exc_info[py::int_(2)].ptr());
-      throw py::error_already_set();
-    }
-  } else if (s.started) {
-    throw py::value_error("start_response called a second time without exc_info");
+PyObject* newStartResponse(ResponseState* state) {
+  auto* self = PyObject_New(StartResponseObject, &startResponseType);
+  if (self == nullptr) {
+    return nullptr;
   }
-  std::string checked_status = checkedStatus(status);
-  std::vector<ResponseHeader> checked_headers = checkedHeaders(headers);
-  *s.status = std::move(checked_status);
-  *s.headers = std::move(checked_headers);
-  s.started = true;
-  // An interned name, made once and never freed (it must outlive no interpreter: a worker
-  // has one for its whole life).
-  static PyObject* const write_name = PyUnicode_InternFromString("write");
-  PyObject* write =
-      PyObject_GetAttr(py::cast(this, py::return_value_policy::reference).ptr(), write_name);
-  if (write == nullptr) {
-    throw py::error_already_set();
-  }
-  return py::reinterpret_steal<py::object>(write);
+  self->vectorcall = startResponse;
+  self->state = state;
+  return reinterpret_cast<PyObject*>(self);
 }
 
-void StartResponse::write(const py::object& data) {
-  ResponseState& s = state();
-  if (!s.started) {
-    throw py::value_error("write() called before start_response");
-  }
-  appendBody(data, *s.body);
-  s.body_begun = s.body_begun || !s.body->empty();
+void detachStartResponse(PyObject* start_response) {
+  reinterpret_cast<StartResponseObject*>(start_response)->state = nullptr;
 }
 
-void appendBody(const py::handle& item, std::string& out) {
-  if (!PyBytes_Check(item.ptr())) {
-    throw py::type_error(std::string("response body items must be bytes, not ") +
-                         Py_TYPE(item.ptr())->tp_name);
+bool appendBody(PyObject* item, std::string& out) {
+  if (!PyBytes_Check(item)) {
+    PyErr_Format(PyExc_TypeError, "response body items must be bytes, not %.200s",
+                 Py_TYPE(item)->tp_name);
+    return false;
   }
-  out.append(PyBytes_AS_STRING(item.ptr()), static_cast<size_t>(PyBytes_GET_SIZE(item.ptr())));
-}
-
-void StartResponse::define(py::module_& m) {
-  py::class_<StartResponse>(m, "StartResponse")
-      .def("__call__", &StartResponse::call, py::arg("status"), py::arg("headers"),
-           py::arg("exc_info") = py::none())
-      .def("write", &StartResponse::write);
+  out.append(PyBytes_AS_STRING(item), static_cast<size_t>(PyBytes_GET_SIZE(item)));
+  return true;
 }
 
 }  // namespace appserver::embed

@@ -4,15 +4,18 @@
 // "NNN reason" with a code of 200-599, header names must be HTTP tokens and no value may hold
 // CR, LF, NUL or another control character. A violation raises in the app (which may catch
 // it); an uncaught one becomes a 500 in WsgiCall.
+// start_response runs on every request, so it is a native CPython type called through
+// vectorcall, not a pybind11 class: pybind11's generic dispatch and casts cost more than the
+// whole check.
 // Thread: the app's thread, with the GIL held.
 #pragma once
-
-#include <pybind11/pybind11.h>
 
 #include <string>
 #include <vector>
 
 #include "wsgi_app.h"
+
+typedef struct _object PyObject;  // Python.h stays out of embed/ headers (STYLE.md)
 
 namespace appserver::embed {
 
@@ -25,26 +28,20 @@ struct ResponseState {
   std::string* body = nullptr;
 };
 
-class StartResponse {
- public:
-  explicit StartResponse(ResponseState* state) : state_(state) {}
+// Adds the StartResponse type to module (once, when _appserver is imported).
+// Returns false with a Python error set.
+bool addStartResponseType(PyObject* module);
 
-  // start_response(status, headers, exc_info=None) -> write
-  pybind11::object call(const pybind11::object& status, const pybind11::object& headers,
-                        const pybind11::object& exc_info);
-  // write(data): body bytes before (or instead of) the returned iterable.
-  void write(const pybind11::object& data);
-  // The call is over: later calls from a stray reference raise instead of writing.
-  void detach() { state_ = nullptr; }
+// A new start_response(status, headers, exc_info=None) -> write for one call, filling *state.
+// Returns a new reference, or null with a Python error set.
+PyObject* newStartResponse(ResponseState* state);
 
-  static void define(pybind11::module_& m);
+// The call is over: later calls of start_response or its write() from a stray reference raise
+// ValueError instead of writing.
+void detachStartResponse(PyObject* start_response);
 
- private:
-  ResponseState& state();
-  ResponseState* state_;
-};
-
-// Appends the bytes of a body item to out; raises TypeError for anything but bytes.
-void appendBody(const pybind11::handle& item, std::string& out);
+// Appends the bytes of a body item to out. Returns false with a TypeError set for anything
+// but bytes.
+bool appendBody(PyObject* item, std::string& out);
 
 }  // namespace appserver::embed

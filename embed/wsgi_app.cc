@@ -16,8 +16,10 @@ namespace py = pybind11;
 
 // The Python types behind wsgi.input, start_response, wsgi.errors and wsgi.file_wrapper.
 PYBIND11_EMBEDDED_MODULE(_appserver, m) {
-  appserver::embed::InputStream::define(m);
-  appserver::embed::StartResponse::define(m);
+  if (!appserver::embed::addInputStreamType(m.ptr()) ||
+      !appserver::embed::addStartResponseType(m.ptr())) {
+    throw py::error_already_set();
+  }
   appserver::embed::ErrorStream::define(m);
   appserver::embed::FileWrapper::define(m);
 }

@@ -17,11 +17,22 @@ namespace py = pybind11;
 
 namespace appserver::embed {
 
+namespace {
+
+// Owns a new reference from the C API; a null one means a Python error, raised here.
+py::object owned(PyObject* result) {
+  if (result == nullptr) {
+    throw py::error_already_set();
+  }
+  return py::reinterpret_steal<py::object>(result);
+}
+
+}  // namespace
+
 struct WsgiCall::Impl {
   ResponseState response;
-  py::object start_response;                      // the StartResponse the app got
-  StartResponse* start_response_state = nullptr;  // the C++ side of start_response
-  py::object iterable;                            // what the app returned, until closed
+  py::object start_response;  // the StartResponse the app got; detached when the call ends
+  py::object iterable;        // what the app returned, until closed
   py::object iterator;
 
   bool holdsPython() const { return start_response || iterable || iterator; }
@@ -41,7 +52,9 @@ struct CallAccess {
         return false;
       }
       const size_t before = call.body_.size();
-      appendBody(item, call.body_);
+      if (!appendBody(item.ptr(), call.body_)) {
+        throw py::error_already_set();
+      }
       if (call.body_.size() > before) {
         im.response.body_begun = true;
         return true;
@@ -49,10 +62,26 @@ struct CallAccess {
     }
   }
 
+  // A list or tuple (Django's responses) is taken whole, by index, without an iterator.
+  static bool takeSequence(WsgiCall& call) {
+    PyObject* items = call.impl_->iterable.ptr();
+    if (!PyList_CheckExact(items) && !PyTuple_CheckExact(items)) {
+      return false;
+    }
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(items); ++i) {
+      if (!appendBody(PySequence_Fast_GET_ITEM(items, i), call.body_)) {
+        throw py::error_already_set();
+      }
+    }
+    return true;
+  }
+
   // A wsgi.file_wrapper over a regular file becomes a FileBody for sendfile.
   static bool takeFile(WsgiCall& call, WsgiApp& app) {
     WsgiCall::Impl& im = *call.impl_;
-    if (!py::isinstance(im.iterable, app.impl_->file_wrapper_type)) {
+    // A type check, not isinstance(): pybind11's metaclass makes that a Python-level call.
+    auto* wrapper_type = reinterpret_cast<PyTypeObject*>(app.impl_->file_wrapper_type.ptr());
+    if (!PyObject_TypeCheck(im.iterable.ptr(), wrapper_type)) {
       return false;
     }
     const py::object filelike = im.iterable.cast<FileWrapper&>().filelike();
@@ -88,9 +117,8 @@ struct CallAccess {
         call.error_ += "exception in the response iterable's close():\n" + formatException(e);
       }
     }
-    if (im.start_response_state != nullptr) {
-      im.start_response_state->detach();
-      im.start_response_state = nullptr;
+    if (im.start_response) {
+      detachStartResponse(im.start_response.ptr());
     }
     im.iterator = py::object();
     im.iterable = py::object();
@@ -116,16 +144,10 @@ void WsgiCall::start(WsgiApp& app, WsgiRequest& request) {
   py::gil_scoped_acquire gil;
   try {
     py::dict environ = app.impl_->environ.build(request);
-    auto start_response = std::make_unique<StartResponse>(&im.response);
-    im.start_response_state = start_response.get();
-    im.start_response = py::cast(std::move(start_response));
-    im.iterable = app.impl_->callable(environ, im.start_response);
-    if (CallAccess::takeFile(*this, app)) {
-      state_ = State::Finished;
-    } else if (PyList_CheckExact(im.iterable.ptr()) || PyTuple_CheckExact(im.iterable.ptr())) {
-      for (const py::handle item : im.iterable) {
-        appendBody(item, body_);
-      }
+    im.start_response = owned(newStartResponse(&im.response));
+    PyObject* args[] = {environ.ptr(), im.start_response.ptr()};
+    im.iterable = owned(PyObject_Vectorcall(app.impl_->callable.ptr(), args, 2, nullptr));
+    if (CallAccess::takeSequence(*this) || CallAccess::takeFile(*this, app)) {
       state_ = State::Finished;
     } else {
       im.iterator = py::iter(im.iterable);
