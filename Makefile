@@ -9,7 +9,7 @@ DJANGO  := examples/django
 
 # Debian packages for building and testing; bench-deps adds the load-test peers.
 PACKAGES := build-essential cmake pkg-config clang \
-  libuv1-dev node-llhttp pybind11-dev python3-dev libssl-dev libcurl4-openssl-dev \
+  libuv1-dev node-llhttp pybind11-dev python3-dev libssl-dev libcurl4-openssl-dev ca-certificates \
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev \
   python3-django python3-djangorestframework python3-djangorestframework-simplejwt \
   curl openssl

@@ -87,6 +87,13 @@ void addServerOptions(CLI::App& cli, Config& c) {
                  "Proxies (comma-separated, or '*') whose Forwarded / X-Forwarded-For / "
                  "X-Forwarded-Proto headers are believed (default $FORWARDED_ALLOW_IPS or "
                  "127.0.0.1)");
+  cli.add_option("--forwarded-header", c.forwarded_header,
+                 "Which headers the trusted proxy writes: x-forwarded (X-Forwarded-For and "
+                 "X-Forwarded-Proto, as nginx) or forwarded (RFC 7239)")
+      ->transform(CLI::IsMember({"x-forwarded", "forwarded"}, CLI::ignore_case));
+  cli.add_option("-k,--worker-class", c.worker_class,
+                 "sync or gthread: both are appserver's workers (--threads picks the pool)")
+      ->transform(CLI::IsMember({"sync", "gthread"}, CLI::ignore_case));
   cli.add_option("--max-requests", c.max_requests,
                  "Requests a worker serves before it is replaced (0: no limit)")
       ->check(CLI::Range(0LL, 1LL << 40));
@@ -145,8 +152,8 @@ void addJwtServerOptions(CLI::App& cli, JwtConfig& c) {
   repeatable(cli.add_option("--jwt-protect", c.protect,
                             "Path prefix that needs a token (repeatable; default: every path)"))
       ->group(group);
-  repeatable(cli.add_option("--jwt-exempt", c.exempt,
-                            "Path prefix that never needs a token (repeatable)"))
+  repeatable(
+      cli.add_option("--jwt-exempt", c.exempt, "Path prefix that never needs a token (repeatable)"))
       ->group(group);
   cli.add_flag("--jwt-optional", c.optional,
                "Requests without a token pass (a bad token is still refused)")
@@ -253,12 +260,17 @@ bool parseCommandLine(int argc, char** argv, Config& config) {
   std::vector<ArgumentSource> sources;
   for (const char* name : {"GUNICORN_CMD_ARGS", "APPSERVER_CMD_ARGS"}) {
     if (const char* value = std::getenv(name); value != nullptr && *value != '\0') {
-      sources.push_back({name, splitShellWords(value)});
+      try {
+        sources.push_back({name, splitShellWords(value)});
+      } catch (const ConfigError& e) {
+        throw ConfigError(std::string(name) + ": " + e.what());
+      }
     }
   }
   sources.push_back(command);
   if (const std::string file = findConfigFile(sources); !file.empty()) {
     ConfigFileResult read = readConfigFile(file);
+    config.config_file = file;  // also when it is ./gunicorn.conf.py, read by default
     config.unsupported = std::move(read.unsupported);
     sources.insert(sources.begin(), {file, std::move(read.args)});
   }

@@ -58,13 +58,15 @@ struct Config {
   std::string error_logfile = "-";  // "-" = stderr
   std::string log_level = "info";
   std::string worker_tmp_dir;  // where large request bodies are spooled; "" = $TMPDIR or /tmp
-  std::string config_file;               // -c: a Gunicorn configuration file
+  std::string config_file;     // -c: a Gunicorn configuration file
   bool check_config = false;
   bool print_config = false;
   std::vector<std::string> unsupported;  // Gunicorn settings in the file appserver lacks
   std::string pidfile;
   std::string forwarded_allow_ips = "127.0.0.1";  // proxies whose X-Forwarded-* are believed
-  long long max_requests = 0;         // a worker retires after this many (0: never)
+  std::string forwarded_header = "x-forwarded";   // or "forwarded" (RFC 7239)
+  std::string worker_class = "sync";              // Gunicorn's -k; sync and gthread are both ours
+  long long max_requests = 0;                     // a worker retires after this many (0: never)
   long long max_requests_jitter = 0;  // plus a random 0..jitter, so workers retire apart
   long long max_worker_memory = 0;    // MiB of RSS after which a worker retires (0: never)
   JwtConfig jwt;

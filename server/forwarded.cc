@@ -70,7 +70,7 @@ std::string_view forwardedParam(std::string_view element, std::string_view key) 
 
 }  // namespace
 
-ForwardedPolicy::ForwardedPolicy(std::string_view allow_ips) {
+ForwardedPolicy::ForwardedPolicy(std::string_view allow_ips, bool rfc7239) : rfc7239_(rfc7239) {
   while (!allow_ips.empty()) {
     const size_t comma = allow_ips.find(',');
     const std::string_view item = trim(allow_ips.substr(0, comma));
@@ -94,11 +94,12 @@ void ForwardedPolicy::apply(const HttpRequest& request, std::string_view peer,
   }
   std::vector<std::string_view> hops;
   std::string_view proto;
-  if (const auto elements = listItems(request, "forwarded"); !elements.empty()) {
+  if (rfc7239_) {
+    const auto elements = listItems(request, "forwarded");
     for (std::string_view e : elements) {
       hops.push_back(forwardedParam(e, "for"));
     }
-    proto = forwardedParam(elements.back(), "proto");  // what the nearest proxy saw
+    proto = elements.empty() ? std::string_view() : forwardedParam(elements.back(), "proto");
   } else {
     hops = listItems(request, "x-forwarded-for");
     const auto protos = listItems(request, "x-forwarded-proto");

@@ -1,8 +1,11 @@
 // forwarded.h: what a trusted proxy says about the client (--forwarded-allow-ips).
 //
-// Behind nginx the peer is the proxy; the client's address and scheme arrive in Forwarded
-// (RFC 7239) or X-Forwarded-For / X-Forwarded-Proto. They are believed only when the peer
-// is trusted (Gunicorn's --forwarded-allow-ips; Unix-socket peers are local and trusted).
+// Behind nginx the peer is the proxy; the client's address and scheme arrive in
+// X-Forwarded-For / X-Forwarded-Proto, or in Forwarded (RFC 7239) with --forwarded-header
+// forwarded. Only the one family the proxy writes is read: a proxy passes the other one on
+// from the client untouched, so reading it would let the client choose its own address.
+// They are believed only when the peer is trusted (Gunicorn's --forwarded-allow-ips;
+// Unix-socket peers are local and trusted).
 // The client is found as nginx's real_ip_recursive does: walking the list from the right,
 // the first address that is not itself a trusted proxy.
 // Thread: the worker's loop thread (immutable after construction).
@@ -18,8 +21,9 @@ namespace appserver::server {
 
 class ForwardedPolicy {
  public:
-  // allow_ips: comma-separated addresses, or "*" for every peer.
-  explicit ForwardedPolicy(std::string_view allow_ips);
+  // allow_ips: comma-separated addresses, or "*" for every peer. rfc7239: read Forwarded
+  // instead of X-Forwarded-For / X-Forwarded-Proto.
+  ForwardedPolicy(std::string_view allow_ips, bool rfc7239);
 
   bool trusts(std::string_view address) const;
 
@@ -31,6 +35,7 @@ class ForwardedPolicy {
 
  private:
   bool all_ = false;
+  bool rfc7239_ = false;
   std::vector<std::string> addresses_;
 };
 

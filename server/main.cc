@@ -12,8 +12,8 @@
 #include <cstring>
 
 #include "auth_gate.h"
-#include "config_sources.h"
 #include "config.h"
+#include "config_sources.h"
 #include "django_jwt.h"
 #include "listener.h"
 #include "log.h"
@@ -78,8 +78,8 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   try {
     return Master(config, listeners, gate.get()).run();
-  } catch (const ConfigError& e) {
+  } catch (const ConfigError& e) {  // the pid file cannot be written, and the like
     std::fprintf(stderr, "appserver: error: %s\n", e.what());
-    return 1;
+    return 2;
   }
 }

@@ -135,12 +135,12 @@ void Master::maintainWorkers() {
   }
 }
 
-void Master::spawnWorker() {
+pid_t Master::spawnWorker() {
   const pid_t master = ::getpid();
   WorkerSlot* slot = scoreboard_.claim();
   if (slot == nullptr) {
     logAt(LogLevel::Error, "no scoreboard slot left for another worker");
-    return;
+    return 0;
   }
   std::fflush(nullptr);
   // Signals wait until the child has its own dispositions: one arriving in between would
@@ -156,13 +156,13 @@ void Master::spawnWorker() {
   if (pid < 0) {
     logAt(LogLevel::Error, "fork failed: {}", std::strerror(errno));
     slot->pid.store(0);
-    return;
+    return 0;
   }
   if (pid > 0) {
     slot->pid.store(pid);
     workers_[pid] = WorkerInfo{Clock::now(), slot};
     logAt(LogLevel::Info, "Booting worker with pid: {}", pid);
-    return;
+    return pid;
   }
   // The child: default signal dispositions (the worker's loop installs its own for TERM),
   // INT and QUIT stop it at once even inside the app, no pipe, never outliving the master.
@@ -226,12 +226,20 @@ void Master::reap() {
   }
 }
 
+void Master::replace(WorkerInfo& info) {
+  info.successor = spawnWorker();
+  info.retiring = info.successor != 0;  // without a successor it serves on
+}
+
 void Master::replaceAll() {
+  std::vector<WorkerInfo*> active;
   for (auto& [pid, info] : workers_) {
     if (!info.retiring) {
-      info.retiring = true;
-      info.stop_when_ready = true;
+      active.push_back(&info);
     }
+  }
+  for (WorkerInfo* info : active) {
+    replace(*info);
   }
 }
 
@@ -239,21 +247,18 @@ void Master::rotateWorkers() {
   for (auto& [pid, info] : workers_) {
     if (!info.retiring && info.slot->retire.load()) {
       logAt(LogLevel::Info, "Worker (pid:{}) is retiring; starting its replacement", pid);
-      info.retiring = true;
-      info.stop_when_ready = true;
+      replace(info);
     }
   }
-  maintainWorkers();
-  int ready = 0;
-  for (const auto& [pid, info] : workers_) {
-    ready += !info.retiring && info.slot->ready.load() ? 1 : 0;
-  }
-  if (ready < target_workers_) {
-    return;  // the successors are still importing the app
-  }
+  // Each replaced worker stops once its own successor accepts (or is gone), so capacity
+  // never drops and a successor that retires in turn cannot hold its predecessor back.
   for (auto& [pid, info] : workers_) {
-    if (info.stop_when_ready) {
-      info.stop_when_ready = false;
+    if (info.successor == 0) {
+      continue;
+    }
+    const auto successor = workers_.find(info.successor);
+    if (successor == workers_.end() || successor->second.slot->ready.load()) {
+      info.successor = 0;
       ::kill(pid, SIGTERM);
     }
   }
@@ -330,8 +335,7 @@ void Master::handleSignal(int signum) {
       if (gate_ != nullptr) {
         gate_->reload();  // JWT keys re-read before the new workers fork; bad ones are kept out
       }
-      replaceAll();
-      maintainWorkers();  // the new generation first; the old one stops once it is ready
+      replaceAll();  // the new generation first; each old worker stops once its successor accepts
       return;
     case SIGUSR1:
       logAt(LogLevel::Info, "Handling signal: usr1; reopening log files");

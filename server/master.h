@@ -36,13 +36,14 @@ class Master {
   struct WorkerInfo {
     std::chrono::steady_clock::time_point started;
     WorkerSlot* slot = nullptr;
-    bool retiring = false;         // replaced or told to stop: not counted as a live worker
-    bool stop_when_ready = false;  // TERM it once the active workers are all ready
-    bool timed_out = false;        // killed for a stale heartbeat
+    bool retiring = false;   // replaced or told to stop: not counted as a live worker
+    pid_t successor = 0;     // a replaced worker stops (TERM) once this one accepts
+    bool timed_out = false;  // killed for a stale heartbeat
   };
 
   void installSignals();
-  void spawnWorker();
+  // Forks a worker. Returns its pid, or 0 when none could be started (logged).
+  pid_t spawnWorker();
   void maintainWorkers();
   void reap();
   // Kills workers whose heartbeat is older than --timeout.
@@ -50,8 +51,10 @@ class Master {
   // Replaces workers that ask to retire, and stops replaced workers once their successors
   // are ready, so capacity never drops (HUP, --max-requests, --max-worker-memory).
   void rotateWorkers();
-  // Marks every active worker as replaced (they stop when the new ones are ready).
+  // Replaces every active worker (HUP).
   void replaceAll();
+  // Starts a successor for a worker, which stops once the successor accepts.
+  void replace(WorkerInfo& info);
   void writePidFile();
   void removePidFile();
   void handleSignal(int signum);

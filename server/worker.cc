@@ -69,7 +69,7 @@ Worker::Worker(const Config& config, const std::vector<Listener>& listeners, pid
       master_(master),
       slot_(slot),
       gate_(gate),
-      forwarded_(config.forwarded_allow_ips),
+      forwarded_(config.forwarded_allow_ips, config.forwarded_header == "forwarded"),
       read_buffer_(kReadBufferSize) {
   limits_.request_line = static_cast<size_t>(config.limit_request_line);
   limits_.fields = static_cast<size_t>(config.limit_request_fields);
@@ -126,6 +126,7 @@ int Worker::run() {
   deadline_.data = this;
 
   slot_.ready.store(true);
+  ::kill(master_, SIGCHLD);  // wakes the master: a predecessor may now stop (rotateWorkers)
   uv_run(&loop_, UV_RUN_DEFAULT);
 
   const bool threads_done = runner_->stop();  // closes its own async handle
@@ -201,6 +202,7 @@ void Worker::requestDone() {
 void Worker::askToRetire(std::string_view why) {
   if (!slot_.retire.exchange(true)) {
     logAt(LogLevel::Info, "worker {}; asking for a replacement", why);
+    ::kill(master_, SIGCHLD);  // "a child changed": the master looks at its workers now
   }
 }
 

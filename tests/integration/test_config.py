@@ -154,14 +154,10 @@ class ConfigFileTest(ConfigTestCase):
         self.assertEqual(len(harness.wait_for_workers(server.process.pid, 2)), 2, server.output())
         self.assertEqual(self.ask(port)["server_port"], str(port))
 
-    @unittest.skip("bug: --print-config shows config=\"\" when ./gunicorn.conf.py was read "
-                   "by default (Gunicorn prints the file)")
     def test_print_config_names_the_default_file(self):
         self.write("gunicorn.conf.py", "workers = 2\n")
         self.assertEqual(self.print_config("wsgi")["config"], "gunicorn.conf.py")
 
-    @unittest.skip("bug: a configuration file that prints to stdout is refused "
-                   "(\"unexpected helper output\"); Gunicorn runs it")
     def test_file_that_prints_is_read(self):
         path = self.write("noisy.py", 'print("loading the configuration")\nworkers = 2\n')
         self.assertEqual(self.print_config("-c", path, "wsgi")["workers"], "2")
@@ -271,8 +267,6 @@ class PrecedenceTest(ConfigTestCase):
                 result = self.run_server("wsgi", env=harness.clean_env(**{name: "--env 'A=b"}))
                 self.assertRefused(result, "quote")
 
-    @unittest.skip("bug: an unterminated quote in GUNICORN_CMD_ARGS/APPSERVER_CMD_ARGS is "
-                   "reported without naming the variable")
     def test_unterminated_quote_names_the_variable(self):
         for name in ("GUNICORN_CMD_ARGS", "APPSERVER_CMD_ARGS"):
             with self.subTest(variable=name):
@@ -349,8 +343,6 @@ class UnsupportedSettingTest(ConfigTestCase):
         self.assertNotIn("not supported", result.stderr)
         self.assertEqual(self.print_config("-c", path, "wsgi")["threads"], "4")
 
-    @unittest.skip("bug: -k/--worker-class sync|gthread is refused on the command line and in "
-                   "GUNICORN_CMD_ARGS, though the file's worker_class accepts both")
     def test_gthread_and_sync_worker_class_options_are_accepted(self):
         for args, env in ((("-k", "gthread"), None), (("--worker-class", "sync"), None),
                           ((), harness.clean_env(GUNICORN_CMD_ARGS="-k gthread --threads 4"))):

@@ -174,9 +174,6 @@ class ForwardingTest(NginxTestCase):
         self.assertEqual(seen["REMOTE_ADDR"], "198.51.100.9")
 
 
-@unittest.skip("bug: a client's Forwarded header, passed on by a proxy that sets only "
-               "X-Forwarded-* (nginx's default), wins over them: the client picks REMOTE_ADDR "
-               "and wsgi.url_scheme")
 class ForwardedLeftAloneTest(ForwardingTest):
     """ForwardingTest with a proxy that leaves the client's Forwarded header alone."""
 

@@ -181,8 +181,6 @@ class MaxRequestsTest(OperationsTestCase):
         self.assertTrue(all(2 <= n <= 42 for n in limits), limits)
         self.assertGreater(len(set(limits)), 1, f"every worker retired after {limits[0]}")
 
-    @unittest.skip("bug: when successors reach --max-requests before the master's next "
-                   "one-second look, retiring workers are never stopped and pile up")
     def test_retired_workers_do_not_pile_up_under_a_fast_load(self):
         server = self.start("--max-requests", "20", workers=2)
         counts = []  # the number of workers, five times a second
@@ -191,8 +189,10 @@ class MaxRequestsTest(OperationsTestCase):
                 counts.append(len(harness.child_pids(server.process.pid)))
                 time.sleep(0.2)
         self.assertEqual(load.failures, [], server.output())
-        # Two active workers, plus at most two retiring ones while their successors boot.
-        self.assertLessEqual(max(counts), 4, f"worker counts over time: {counts}")
+        # Per worker slot at most three processes: one stopping, one retiring while its
+        # successor boots, the successor (which, at 20 requests, may retire at once too).
+        self.assertLessEqual(max(counts), 6, f"worker counts over time: {counts}")
+        self.assertLessEqual(counts[-1], 6, f"worker counts over time: {counts}")
 
 
 class MaxWorkerMemoryTest(OperationsTestCase):
@@ -261,11 +261,10 @@ class ForwardedFromTrustedPeerTest(ForwardedTestCase):
         self.assertEqual(self.client(("X-Forwarded-For", "203.0.113.7"),
                                      ("X-Forwarded-Proto", "https")), ("203.0.113.7", "https"))
 
-    def test_forwarded(self):
+    def test_forwarded_is_ignored_by_default(self):
+        # A proxy that writes X-Forwarded-* passes a client's Forwarded on untouched.
         self.assertEqual(self.client(("Forwarded", 'for=203.0.113.8;proto=https')),
-                         ("203.0.113.8", "https"))
-        self.assertEqual(self.client(("Forwarded", 'for="[2001:db8::1]:4711";proto=http')),
-                         ("2001:db8::1", "http"))
+                         ("127.0.0.1", "http"))
 
     def test_the_rightmost_untrusted_address_is_the_client(self):
         self.assertEqual(self.client(("X-Forwarded-For", "198.51.100.1, 203.0.113.7")),
@@ -273,8 +272,6 @@ class ForwardedFromTrustedPeerTest(ForwardedTestCase):
         # A trusted proxy on the right is skipped: the client is the address before it.
         self.assertEqual(self.client(("X-Forwarded-For", "203.0.113.7, 127.0.0.1")),
                          ("203.0.113.7", "http"))
-        self.assertEqual(self.client(("Forwarded", "for=198.51.100.1, for=203.0.113.9")),
-                         ("203.0.113.9", "http"))
 
     def test_access_log_names_the_forwarded_client(self):
         self.assertEqual(self.client(("X-Forwarded-For", "203.0.113.44")), ("203.0.113.44", "http"))
@@ -283,6 +280,26 @@ class ForwardedFromTrustedPeerTest(ForwardedTestCase):
                               self.server.output(), re.M), 5)
         self.assertTrue(match, self.server.output())
 
+
+
+class Rfc7239ForwardedTest(ForwardedTestCase):
+    """--forwarded-header forwarded: the proxy writes Forwarded, so X-Forwarded-* is ignored."""
+
+    OPTIONS = ("--forwarded-header", "forwarded")
+
+    def test_forwarded(self):
+        self.assertEqual(self.client(("Forwarded", 'for=203.0.113.8;proto=https')),
+                         ("203.0.113.8", "https"))
+        self.assertEqual(self.client(("Forwarded", 'for="[2001:db8::1]:4711";proto=http')),
+                         ("2001:db8::1", "http"))
+
+    def test_the_rightmost_untrusted_address_is_the_client(self):
+        self.assertEqual(self.client(("Forwarded", "for=198.51.100.1, for=203.0.113.9")),
+                         ("203.0.113.9", "http"))
+
+    def test_x_forwarded_is_ignored(self):
+        self.assertEqual(self.client(("X-Forwarded-For", "203.0.113.7"),
+                                     ("X-Forwarded-Proto", "https")), ("127.0.0.1", "http"))
 
 class ForwardedFromUntrustedPeerTest(ForwardedTestCase):
     """--forwarded-allow-ips 10.9.9.9: a loopback peer's headers are ignored."""

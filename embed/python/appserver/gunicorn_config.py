@@ -13,6 +13,7 @@ Gunicorn settings (helper variables, imports) are ignored, as Gunicorn ignores t
     /usr/bin/python3 -m appserver.gunicorn_config gunicorn.conf.py
 """
 
+import contextlib
 import json
 import os
 import sys
@@ -118,7 +119,10 @@ def main(argv):
     namespace = {"__file__": os.path.abspath(path), "__name__": "__config__"}
     with open(path, "rb") as f:
         code = compile(f.read(), path, "exec")
-    exec(code, namespace)  # what Gunicorn does with its configuration file
+    # What Gunicorn does with its configuration file; what it prints goes to stderr, so
+    # stdout carries nothing but the answer.
+    with contextlib.redirect_stdout(sys.stderr):
+        exec(code, namespace)
     args, unsupported = translate(namespace)
     json.dump({"args": args, "unsupported": unsupported}, sys.stdout)
 
