@@ -14,10 +14,7 @@
 
 namespace appserver::server {
 
-namespace {
-
-// The whole file, read through one descriptor; false with errno-style text in error.
-bool readWhole(const std::string& path, std::string& out, std::string& error) {
+bool Denylist::readFile(const std::string& path, std::string& out, std::string& error) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     error = std::strerror(errno);
@@ -42,8 +39,6 @@ bool readWhole(const std::string& path, std::string& out, std::string& error) {
   return true;
 }
 
-}  // namespace
-
 Denylist Denylist::parse(std::string_view text) {
   Denylist list;
   while (!text.empty()) {
@@ -57,16 +52,20 @@ Denylist Denylist::parse(std::string_view text) {
   return list;
 }
 
-std::optional<Denylist> Denylist::load(const std::string& path, std::string& error) {
-  std::string text;
-  if (!readWhole(path, text, error)) {
-    return std::nullopt;
-  }
-  if (text.find('\0') != std::string::npos) {
+std::optional<Denylist> Denylist::fromText(std::string_view text, std::string& error) {
+  if (text.find('\0') != std::string_view::npos) {
     error = "contains a NUL byte (not a text file)";
     return std::nullopt;
   }
   return parse(text);
+}
+
+std::optional<Denylist> Denylist::load(const std::string& path, std::string& error) {
+  std::string text;
+  if (!readFile(path, text, error)) {
+    return std::nullopt;
+  }
+  return fromText(text, error);
 }
 
 bool Denylist::contains(std::string_view jti) const { return ids_.find(jti) != ids_.end(); }

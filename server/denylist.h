@@ -24,8 +24,14 @@ class Denylist {
   // Parses the text of a denylist file (the format above).
   static Denylist parse(std::string_view text);
 
-  // Reads and parses path. Returns nullopt and a reason in error ("No such file or
-  // directory", "larger than 64 MiB") when the file cannot be used.
+  // Parses text after checking it is text (no NUL byte). Nullopt with a reason in error.
+  static std::optional<Denylist> fromText(std::string_view text, std::string& error);
+
+  // Reads the whole file path into text (at most kMaxDenylistSize bytes). False with a
+  // reason in error ("No such file or directory", "larger than 64 MiB").
+  static bool readFile(const std::string& path, std::string& text, std::string& error);
+
+  // readFile, then fromText.
   static std::optional<Denylist> load(const std::string& path, std::string& error);
 
   bool contains(std::string_view jti) const;

@@ -1,4 +1,4 @@
-// jwks_fetcher.cc: fetching the JWKS with libcurl, the private directory, the schedule.
+// jwks_fetcher.cc: fetching the JWKS with libcurl, and the fetch schedule.
 //
 // Thread: the master's only thread. libcurl is initialised here, before any worker is
 // forked and while the master has no other thread; CURLOPT_NOSIGNAL keeps libcurl away
@@ -7,12 +7,8 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <fcntl.h>
-#include <stdlib.h>  // mkdtemp
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -137,19 +133,18 @@ std::unique_ptr<JwksFetcher> JwksFetcher::startIfConfigured(JwtConfig& config) {
     throw ConfigError("--jwt-jwks and --jwt-jwks-url: give only one of them");
   }
   auto fetcher = std::make_unique<JwksFetcher>(config.jwks_url);
-  const Fetch fetched = fetcher->fetch(Clock::now());
-  std::string error = fetched.error;
-  if (!fetched.ok || !fetcher->stage(fetched.document, error) || !fetcher->commit(error)) {
-    throw ConfigError("--jwt-jwks-url " + config.jwks_url + ": " + error);
+  Fetch fetched = fetcher->fetch(Clock::now());
+  if (!fetched.ok) {
+    throw ConfigError("--jwt-jwks-url " + config.jwks_url + ": " + fetched.error);
   }
   logAt(LogLevel::Info, "--jwt-jwks-url {}: fetched {} bytes; fresh for {} s", config.jwks_url,
         fetched.document.size(), fetched.fresh_for.count());
-  config.verify.jwks = fetcher->path();
+  fetcher->adopt(std::move(fetched.document));
+  config.verify.jwks = config.jwks_url;
   return fetcher;
 }
 
-JwksFetcher::JwksFetcher(std::string url, Limits limits)
-    : url_(std::move(url)), limits_(limits), owner_(::getpid()) {
+JwksFetcher::JwksFetcher(std::string url, Limits limits) : url_(std::move(url)), limits_(limits) {
   initCurlOnce();
   if (const std::string refused = checkUrl(url_); !refused.empty()) {
     throw ConfigError("--jwt-jwks-url " + url_ + ": " + refused);
@@ -157,25 +152,6 @@ JwksFetcher::JwksFetcher(std::string url, Limits limits)
   std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> parsed(curl_url(), curl_url_cleanup);
   curl_url_set(parsed.get(), CURLUPART_URL, url_.c_str(), 0);
   loopback_http_ = equalsIgnoringCase(urlPart(parsed.get(), CURLUPART_SCHEME), "http");
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern =
-      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/appserver-jwks-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) {
-    throw ConfigError("--jwt-jwks-url: cannot make a private directory like " + pattern + ": " +
-                      std::strerror(errno));
-  }
-  directory_ = pattern;
-  path_ = directory_ + "/jwks.json";
-  staged_path_ = directory_ + "/jwks.json.new";
-}
-
-JwksFetcher::~JwksFetcher() {
-  if (::getpid() != owner_) {
-    return;  // a forked copy: the directory belongs to the master
-  }
-  ::unlink(staged_path_.c_str());
-  ::unlink(path_.c_str());
-  ::rmdir(directory_.c_str());
 }
 
 std::string JwksFetcher::checkUrl(const std::string& url) {
@@ -295,46 +271,6 @@ bool JwksFetcher::due(Clock::time_point now) const {
     return true;
   }
   return refetch_wanted_ && (!refetched_ || now >= last_refetch_ + limits_.refetch_cooldown);
-}
-
-bool JwksFetcher::stage(const std::string& document, std::string& error) {
-  const int fd =
-      ::open(staged_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  size_t done = 0;
-  while (fd >= 0 && done < document.size()) {
-    const ssize_t n = ::write(fd, document.data() + done, document.size() - done);
-    if (n <= 0) {
-      break;
-    }
-    done += static_cast<size_t>(n);
-  }
-  const int saved = errno;
-  if (fd >= 0) {
-    ::close(fd);
-  }
-  if (fd < 0 || done != document.size()) {
-    error = "cannot write " + staged_path_ + ": " + std::strerror(saved);
-    discard();
-    return false;
-  }
-  staged_ = document;
-  return true;
-}
-
-bool JwksFetcher::commit(std::string& error) {
-  if (::rename(staged_path_.c_str(), path_.c_str()) != 0) {
-    error = "cannot rename " + staged_path_ + ": " + std::strerror(errno);
-    discard();
-    return false;
-  }
-  document_ = std::move(staged_);
-  staged_.clear();
-  return true;
-}
-
-void JwksFetcher::discard() {
-  ::unlink(staged_path_.c_str());
-  staged_.clear();
 }
 
 }  // namespace appserver::server

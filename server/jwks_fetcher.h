@@ -1,10 +1,8 @@
 // jwks_fetcher.h: the master's copy of an identity provider's JWKS (--jwt-jwks-url URL).
 //
-// Only the master fetches, with libcurl, never a worker. The document it accepts lives in
-// a private directory (mkdtemp: mode 0700, under $TMPDIR or /tmp) as jwks.json, which the
-// workers read like a --jwt-jwks file; a new document is written beside it, checked, and
-// renamed over it, so a reader sees the old or the new file whole, and the file on disk is
-// always the last good document. docs/auth.md ("Keys from a URL") has the whole protocol.
+// Only the master fetches, with libcurl, never a worker. This class does the HTTP and the
+// schedule; KeyStore (key_store.h) checks a fetched document, and hands it to the workers
+// like any key file, through its snapshot directory. docs/auth.md ("Keys from a URL").
 //
 // The rules: https:// URLs only, verified against the system's CA store (libcurl's
 // default), except http:// to a loopback host (127.0.0.0/8, ::1, localhost), which never
@@ -16,8 +14,6 @@
 // (5 s at most): workers keep serving meanwhile.
 // Thread: the master's only thread.
 #pragma once
-
-#include <sys/types.h>
 
 #include <chrono>
 #include <cstddef>
@@ -54,27 +50,24 @@ class JwksFetcher {
     std::string error;                  // when not ok: "HTTP status 404", curl's reason...
   };
 
-  // With --jwt-jwks-url: checks the URL, fetches the document once and stores it, and points
-  // config.verify.jwks at the stored file, so the key set is built from it like from any
-  // JWKS file. Returns null without --jwt-jwks-url. Throws ConfigError naming the option
-  // when the URL is refused, --jwt-jwks is also given, or the first fetch fails (the
-  // document itself is checked when the key set is built).
+  // With --jwt-jwks-url: checks the URL and fetches the document once (document()), and
+  // sets config.verify.jwks to the URL, which from then on stands for "the JWKS comes from
+  // the fetcher" (a key source is given, so --jwt-from-django adds no key of its own).
+  // Returns null without --jwt-jwks-url. Throws ConfigError naming the option when the URL
+  // is refused, --jwt-jwks is also given, or the first fetch fails (the document itself is
+  // checked when the key set is built).
   static std::unique_ptr<JwksFetcher> startIfConfigured(JwtConfig& config);
 
-  // Checks url and makes the private directory; fetches nothing. Throws ConfigError.
+  // Checks url; fetches nothing. Throws ConfigError.
   explicit JwksFetcher(std::string url, Limits limits = Limits());
-  // Removes the private directory (only in the process that made it: never in a worker).
-  ~JwksFetcher();
   JwksFetcher(const JwksFetcher&) = delete;
   JwksFetcher& operator=(const JwksFetcher&) = delete;
 
   const std::string& url() const { return url_; }
-  // The current document's file (<private dir>/jwks.json).
-  const std::string& path() const { return path_; }
-  // Where stage() writes a candidate document.
-  const std::string& stagedPath() const { return staged_path_; }
-  // The current document's bytes ("" before the first commit()).
+  // The document the keys are built from: the first one fetched, then the last one
+  // KeyStore adopted (adopt()).
   const std::string& document() const { return document_; }
+  void adopt(std::string document) { document_ = std::move(document); }
 
   // One GET now, blocking for at most Limits::timeout. Schedules the next fetch: after
   // fresh_for on success, after retry_after_failure on failure. Never throws.
@@ -82,13 +75,6 @@ class JwksFetcher {
   // The fetched document was refused (bad JSON, no usable key): retry sooner than its
   // freshness said.
   void retryAfterFailure(Clock::time_point now);
-
-  // Writes document to stagedPath() (mode 0600). False with a reason in error.
-  bool stage(const std::string& document, std::string& error);
-  // Renames the staged document over path() and makes it the current one.
-  bool commit(std::string& error);
-  // Removes the staged document.
-  void discard();
 
   // A worker met a token naming a kid that no key has: fetch again soon.
   void requestRefetch() { refetch_wanted_ = true; }
@@ -108,12 +94,7 @@ class JwksFetcher {
   std::string url_;
   Limits limits_;
   bool loopback_http_ = false;
-  pid_t owner_ = 0;
-  std::string directory_;
-  std::string path_;
-  std::string staged_path_;
   std::string document_;
-  std::string staged_;
   Clock::time_point next_fetch_{};
   Clock::time_point last_refetch_{};  // a fetch workers asked for
   bool refetched_ = false;            // last_refetch_ is set

@@ -1,4 +1,5 @@
-// key_store.cc: building, checking, announcing and adopting key sets and denylists.
+// key_store.cc: reading, snapshotting, checking, announcing and adopting key sets and
+// denylists.
 //
 // Thread: see key_store.h.
 #include "key_store.h"
@@ -18,6 +19,15 @@ namespace appserver::server {
 
 namespace {
 
+constexpr const char* kSecretCopy = "secret";
+constexpr const char* kJwksCopy = "jwks.json";
+
+std::string publicKeyCopy(size_t index) { return "key-" + std::to_string(index) + ".pem"; }
+std::string keysGeneration(uint64_t generation) { return "keys-" + std::to_string(generation); }
+std::string denylistGeneration(uint64_t generation) {
+  return "denylist-" + std::to_string(generation);
+}
+
 SharedKeyState* mapSharedState() {
   void* memory = ::mmap(nullptr, sizeof(SharedKeyState), PROT_READ | PROT_WRITE,
                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -25,14 +35,13 @@ SharedKeyState* mapSharedState() {
   return new (memory) SharedKeyState();
 }
 
-// The key files that can be read again, except the master's own JWKS copy (which only the
-// master writes, and reloads itself when it does).
+// The operator's key files (not the URL, which the fetcher watches by its schedule).
 std::vector<std::string> keyFiles(const auth::JwtOptions& options, const JwksFetcher* jwks) {
   std::vector<std::string> files = options.public_keys;
   if (!options.secret_file.empty()) {
     files.push_back(options.secret_file);
   }
-  if (!options.jwks.empty() && (jwks == nullptr || options.jwks != jwks->path())) {
+  if (!options.jwks.empty() && jwks == nullptr) {
     files.push_back(options.jwks);
   }
   return files;
@@ -63,6 +72,16 @@ void replaceAll(std::string& text, const std::string& from, const std::string& t
   }
 }
 
+bool readSource(const char* option, const std::string& path, std::string& bytes,
+                std::string& error) {
+  const auth::Status status = auth::readKeyFile(path, bytes);
+  if (status != auth::Status::Ok) {
+    error = std::string(option) + " " + path + ": " + std::string(auth::toString(status));
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 KeyStore::KeyStore(const JwtConfig& config, std::unique_ptr<JwksFetcher> jwks)
@@ -74,24 +93,31 @@ KeyStore::KeyStore(const JwtConfig& config, std::unique_ptr<JwksFetcher> jwks)
       reloadable_(allReadableAgain(keyFiles(options_, jwks_.get()))) {
   if (jwks_ != nullptr && !reloadable_) {
     throw ConfigError(
-        "--jwt-jwks-url: every other key source must be a regular file (a key "
-        "read through a pipe could not be read again with a new JWKS)");
+        "--jwt-jwks-url: every other key source must be a regular file (a key read through a "
+        "pipe could not be read again with a new JWKS)");
   }
-  if (reloadable_) {
-    key_files_ = FileWatch(keyFiles(options_, jwks_.get()));  // stamps before the read
+  if (reloadable_ || !denylist_path_.empty()) {
+    snapshots_ = std::make_unique<KeySnapshots>();
   }
   std::string error;
-  keys_ = build(options_, error);
+  if (reloadable_) {
+    key_files_ = FileWatch(keyFiles(options_, jwks_.get()));  // stamps before the read
+    keys_ = buildGeneration(1, nullptr, error);
+    keys_generation_ = 1;
+  } else {
+    keys_ = build(options_, error);  // a pipe: read once, never again
+  }
   if (!keys_) {
     throw ConfigError(error);
   }
+  shared_->keys_generation.store(keys_generation_);
   if (!denylist_path_.empty()) {
     denylist_file_ = FileWatch({denylist_path_});
-    std::optional<Denylist> list = Denylist::load(denylist_path_, error);
-    if (!list) {
+    if (!loadDenylist(1, error)) {
       throw ConfigError("--jwt-denylist " + denylist_path_ + ": " + error);
     }
-    denylist_ = std::make_shared<const Denylist>(std::move(*list));
+    denylist_generation_ = 1;
+    shared_->denylist_generation.store(1);
   }
 }
 
@@ -102,22 +128,83 @@ KeyStore::~KeyStore() {
 }
 
 std::shared_ptr<const KeyMaterial> KeyStore::build(const auth::JwtOptions& options,
-                                                   std::string& error) const {
+                                                   std::string& error) {
   auth::Policy policy;
   auth::KeySet keys;
-  std::string detail;
-  if (auth::buildJwtConfig(options, policy, keys, &detail) != auth::Status::Ok) {
-    if (jwks_ != nullptr) {  // name the URL, not the master's private copy of it
-      replaceAll(detail, "--jwt-jwks " + jwks_->stagedPath(), "--jwt-jwks-url " + jwks_->url());
-      replaceAll(detail, "--jwt-jwks " + jwks_->path(), "--jwt-jwks-url " + jwks_->url());
-    }
-    error = std::move(detail);
+  if (auth::buildJwtConfig(options, policy, keys, &error) != auth::Status::Ok) {
     return nullptr;
   }
   return std::make_shared<const KeyMaterial>(std::move(policy), std::move(keys));
 }
 
+auth::JwtOptions KeyStore::snapshotOptions(uint64_t generation) const {
+  const std::string dir = snapshots_->entry(keysGeneration(generation)) + "/";
+  auth::JwtOptions options = options_;
+  if (!options.secret_file.empty()) {
+    options.secret_file = dir + kSecretCopy;
+  }
+  for (size_t i = 0; i < options.public_keys.size(); ++i) {
+    options.public_keys[i] = dir + publicKeyCopy(i);
+  }
+  if (!options.jwks.empty()) {
+    options.jwks = dir + kJwksCopy;
+  }
+  return options;
+}
+
 // --- master ---
+
+bool KeyStore::readKeySources(const std::string* jwks_document, Files& files,
+                              std::string& error) const {
+  std::string bytes;
+  if (!options_.secret_file.empty()) {
+    if (!readSource("--jwt-secret-file", options_.secret_file, bytes, error)) {
+      return false;
+    }
+    files.emplace_back(kSecretCopy, std::move(bytes));
+  }
+  for (size_t i = 0; i < options_.public_keys.size(); ++i) {
+    if (!readSource("--jwt-public-key", options_.public_keys[i], bytes, error)) {
+      return false;
+    }
+    files.emplace_back(publicKeyCopy(i), std::move(bytes));
+  }
+  if (jwks_ != nullptr) {
+    files.emplace_back(kJwksCopy, jwks_document != nullptr ? *jwks_document : jwks_->document());
+  } else if (!options_.jwks.empty()) {
+    if (!readSource("--jwt-jwks", options_.jwks, bytes, error)) {
+      return false;
+    }
+    files.emplace_back(kJwksCopy, std::move(bytes));
+  }
+  return true;
+}
+
+std::shared_ptr<const KeyMaterial> KeyStore::buildGeneration(uint64_t generation,
+                                                             const std::string* jwks_document,
+                                                             std::string& error) {
+  Files files;
+  if (!readKeySources(jwks_document, files, error) ||
+      !snapshots_->writeDirectory(keysGeneration(generation), files, error)) {
+    return nullptr;
+  }
+  const auth::JwtOptions copies = snapshotOptions(generation);
+  std::shared_ptr<const KeyMaterial> built = build(copies, error);
+  if (built) {
+    return built;
+  }
+  snapshots_->remove(keysGeneration(generation));
+  // Name the operator's files (and the URL) in the message, not the copies.
+  if (jwks_ != nullptr) {
+    replaceAll(error, "--jwt-jwks " + copies.jwks, "--jwt-jwks-url " + jwks_->url());
+  }
+  replaceAll(error, copies.jwks, options_.jwks);
+  replaceAll(error, copies.secret_file, options_.secret_file);
+  for (size_t i = 0; i < copies.public_keys.size(); ++i) {
+    replaceAll(error, copies.public_keys[i], options_.public_keys[i]);
+  }
+  return nullptr;
+}
 
 void KeyStore::poll() {
   if (jwks_ != nullptr) {
@@ -162,13 +249,13 @@ void KeyStore::reload() {
 void KeyStore::reloadKeys(std::string_view why) {
   key_files_.mark();
   std::string error;
-  std::shared_ptr<const KeyMaterial> built = build(options_, error);
+  std::shared_ptr<const KeyMaterial> built = buildGeneration(keys_generation_ + 1, nullptr, error);
   if (!built) {
     logAt(LogLevel::Warning, "JWT keys not reloaded ({}): {}; keeping the last good keys", why,
           error);
     return;
   }
-  publish(std::move(built), why);
+  publish(std::move(built), keys_generation_ + 1, why);
 }
 
 KeyStore::FetchOutcome KeyStore::fetchJwks(std::string_view why) {
@@ -184,37 +271,52 @@ KeyStore::FetchOutcome KeyStore::fetchJwks(std::string_view why) {
           fetched.fresh_for.count());
     return FetchOutcome::Unchanged;
   }
-  std::string error;
-  if (!jwks_->stage(fetched.document, error)) {
-    logAt(LogLevel::Warning, "--jwt-jwks-url {}: {}", jwks_->url(), error);
-    return FetchOutcome::Failed;
-  }
-  auth::JwtOptions candidate = options_;
-  candidate.jwks = jwks_->stagedPath();
   key_files_.mark();  // the other key files are read again too
-  std::shared_ptr<const KeyMaterial> built = build(candidate, error);
+  std::string error;
+  std::shared_ptr<const KeyMaterial> built =
+      buildGeneration(keys_generation_ + 1, &fetched.document, error);
   if (!built) {
-    jwks_->discard();
     jwks_->retryAfterFailure(now);
     logAt(LogLevel::Warning, "JWT keys not reloaded ({}): {}; keeping the last good keys", why,
           error);
     return FetchOutcome::Failed;
   }
-  if (!jwks_->commit(error)) {
-    logAt(LogLevel::Warning, "--jwt-jwks-url {}: {}", jwks_->url(), error);
-    return FetchOutcome::Failed;
-  }
-  publish(std::move(built), fmt::format("{}: new document from --jwt-jwks-url, {} bytes, fresh "
-                                        "for {} s",
-                                        why, fetched.document.size(), fetched.fresh_for.count()));
+  const size_t size = fetched.document.size();
+  jwks_->adopt(std::move(fetched.document));
+  publish(std::move(built), keys_generation_ + 1,
+          fmt::format("{}: new document from --jwt-jwks-url, {} bytes, fresh for {} s", why, size,
+                      fetched.fresh_for.count()));
   return FetchOutcome::Adopted;
 }
 
-void KeyStore::publish(std::shared_ptr<const KeyMaterial> keys, std::string_view why) {
+void KeyStore::publish(std::shared_ptr<const KeyMaterial> keys, uint64_t generation,
+                       std::string_view why) {
   keys_ = std::move(keys);
-  keys_generation_ = shared_->keys_generation.fetch_add(1) + 1;
+  keys_generation_ = generation;
+  shared_->keys_generation.store(generation, std::memory_order_release);
+  if (generation > 2) {
+    snapshots_->remove(keysGeneration(generation - 2));  // the last one may still be read
+  }
   logAt(LogLevel::Info, "JWT keys reloaded ({}): {} key(s), algorithms {}", why, keys_->keys.size(),
         algNames(keys_->verifier.policy()));
+}
+
+bool KeyStore::loadDenylist(uint64_t generation, std::string& error) {
+  std::string text;
+  if (!Denylist::readFile(denylist_path_, text, error)) {
+    return false;
+  }
+  std::optional<Denylist> list = Denylist::fromText(text, error);
+  if (!list || !snapshots_->writeFile(denylistGeneration(generation), text, error)) {
+    return false;
+  }
+  denylist_ = std::make_shared<const Denylist>(std::move(*list));
+  denylist_generation_ = generation;
+  shared_->denylist_generation.store(generation, std::memory_order_release);
+  if (generation > 2) {
+    snapshots_->remove(denylistGeneration(generation - 2));
+  }
+  return true;
 }
 
 void KeyStore::reloadDenylist(std::string_view why) {
@@ -223,16 +325,12 @@ void KeyStore::reloadDenylist(std::string_view why) {
   }
   denylist_file_.mark();
   std::string error;
-  std::optional<Denylist> list = Denylist::load(denylist_path_, error);
-  if (!list) {
+  if (!loadDenylist(denylist_generation_ + 1, error)) {
     logAt(LogLevel::Warning,
-          "--jwt-denylist {} not reloaded ({}): {}; keeping the last good list "
-          "({} ids)",
+          "--jwt-denylist {} not reloaded ({}): {}; keeping the last good list ({} ids)",
           denylist_path_, why, error, denylist_->size());
     return;
   }
-  denylist_ = std::make_shared<const Denylist>(std::move(*list));
-  denylist_generation_ = shared_->denylist_generation.fetch_add(1) + 1;
   logAt(LogLevel::Info, "--jwt-denylist {} reloaded ({}): {} revoked token id(s)", denylist_path_,
         why, denylist_->size());
 }
@@ -257,15 +355,13 @@ bool KeyStore::refresh(int64_t now) {
 
 bool KeyStore::adoptKeys(uint64_t generation, int64_t now) {
   std::string error;
-  std::shared_ptr<const KeyMaterial> built = build(options_, error);
+  std::shared_ptr<const KeyMaterial> built = build(snapshotOptions(generation), error);
   if (!built) {
     retry_at_ = now + 1;
     if (failed_keys_generation_ != generation) {
       failed_keys_generation_ = generation;
-      logAt(LogLevel::Warning,
-            "worker cannot load the new JWT keys: {}; keeping its keys, "
-            "retrying",
-            error);
+      logAt(LogLevel::Warning, "worker cannot load JWT key generation {}: {}; keeping its keys",
+            generation, error);
     }
     return false;
   }
@@ -276,15 +372,16 @@ bool KeyStore::adoptKeys(uint64_t generation, int64_t now) {
 
 void KeyStore::adoptDenylist(uint64_t generation, int64_t now) {
   std::string error;
-  std::optional<Denylist> list = Denylist::load(denylist_path_, error);
+  std::optional<Denylist> list =
+      Denylist::load(snapshots_->entry(denylistGeneration(generation)), error);
   if (!list) {
     retry_at_ = now + 1;
     if (failed_denylist_generation_ != generation) {
       failed_denylist_generation_ = generation;
       logAt(LogLevel::Warning,
-            "worker cannot load the new --jwt-denylist {}: {}; keeping its "
-            "list, retrying",
-            denylist_path_, error);
+            "worker cannot load --jwt-denylist generation {}: {}; keeping its "
+            "list",
+            generation, error);
     }
     return;
   }

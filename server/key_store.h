@@ -5,15 +5,15 @@
 //   - poll(), once a second: stat(2) of the key files (--jwt-secret-file, --jwt-public-key,
 //     --jwt-jwks) and of --jwt-denylist; a fetch of --jwt-jwks-url when it is due;
 //   - reload(), on HUP before the new generation of workers is forked: everything again.
-// A new key set or list is built and checked in the master first. A bad one is logged with
-// its reason and the last good one stays, in the master and in every worker. A good one is
-// adopted and announced by bumping a generation counter in a page shared with the workers
-// (SharedKeyState, mapped before any fork). The files themselves are the channel (for the
-// URL, the master's private copy: jwks_fetcher.h); the page only says when to re-read them.
-// Between requests a worker compares the counters with its own (refresh()) and rebuilds from
-// the same files; the new immutable KeyMaterial is swapped in whole and the gate clears its
-// token cache. Workers that meet an unknown kid raise a counter the master answers with an
-// early JWKS fetch (requestRefetch()).
+// The master reads the new bytes, copies them into a new generation of its private snapshot
+// directory (key_snapshots.h) and builds the key set or list from the copies. A bad one is
+// logged with its reason and the last good one stays, in the master and in every worker. A
+// good one is adopted and announced: the generation's number goes into a page shared with
+// the workers (SharedKeyState, mapped before any fork). Between requests a worker compares
+// the numbers with its own (refresh()) and builds from that generation's copies, so it gets
+// exactly what the master checked, whatever happened to the files since; the new immutable
+// KeyMaterial is swapped in whole and the gate clears its token cache. Workers that meet an
+// unknown kid raise a counter the master answers with an early JWKS fetch (requestRefetch()).
 //
 // Keys read through a pipe (--jwt-from-django's /proc/self/fd/N, bash's <(...)) can be read
 // only once: when a key source is not a regular file, the keys stay as loaded at startup.
@@ -35,6 +35,7 @@
 #include "denylist.h"
 #include "file_watch.h"
 #include "jwks_fetcher.h"
+#include "key_snapshots.h"
 
 namespace appserver::server {
 
@@ -51,16 +52,16 @@ struct KeyMaterial {
 
 // The page the master shares with its workers (MAP_SHARED | MAP_ANONYMOUS, before fork).
 struct SharedKeyState {
-  std::atomic<uint64_t> keys_generation{0};      // bumped by the master per adopted key set
-  std::atomic<uint64_t> denylist_generation{0};  // bumped by the master per adopted denylist
+  std::atomic<uint64_t> keys_generation{0};      // the snapshot generation of the key set
+  std::atomic<uint64_t> denylist_generation{0};  // the snapshot generation of the denylist
   std::atomic<uint64_t> refetch_requests{0};     // raised by workers: a kid no key has
 };
 
 class KeyStore {
  public:
-  // Master, before fork: loads the keys (config.verify; with --jwt-jwks-url, config.verify.jwks
-  // already names the fetched copy) and the denylist. Throws ConfigError naming the option
-  // and the reason when either cannot be used.
+  // Master, before fork: loads the keys (config.verify; with --jwt-jwks-url the JWKS is the
+  // fetcher's document) and the denylist. Throws ConfigError naming the option and the
+  // reason when either cannot be used.
   // @param jwks the URL's fetcher (jwks_fetcher.h), or null without --jwt-jwks-url
   KeyStore(const JwtConfig& config, std::unique_ptr<JwksFetcher> jwks);
   ~KeyStore();
@@ -73,8 +74,9 @@ class KeyStore {
   void reload();
 
   // Worker, between requests: adopts what the master announced since the last call.
-  // Returns true when the keys changed (the caller must clear its TokenCache). After a
-  // failed rebuild it tries again at most once a second, keeping the current keys.
+  // Returns true when the keys changed (the caller must clear its TokenCache). When a
+  // generation's copies are gone already (the worker lagged two generations behind), it
+  // keeps its keys and tries the newest generation again a second later.
   // @param now seconds since the Unix epoch
   bool refresh(int64_t now);
   // Worker: a token named a kid that no key has. With --jwt-jwks-url, asks the master for
@@ -88,16 +90,29 @@ class KeyStore {
   const Denylist* denylist() const { return denylist_.get(); }
 
  private:
+  using Files = KeySnapshots::Files;
+
   // Builds from options as the files are now; null with a one-line reason in error.
-  std::shared_ptr<const KeyMaterial> build(const auth::JwtOptions& options,
-                                           std::string& error) const;
+  static std::shared_ptr<const KeyMaterial> build(const auth::JwtOptions& options,
+                                                  std::string& error);
+  // options_ with every key file replaced by its copy in generation's snapshot.
+  auth::JwtOptions snapshotOptions(uint64_t generation) const;
+  // Master: the bytes of every key file now (the JWKS: jwks_document, or the fetcher's).
+  bool readKeySources(const std::string* jwks_document, Files& files, std::string& error) const;
+  // Master: reads, copies into generation's snapshot and builds; null (snapshot removed)
+  // with a reason naming the operator's file or URL in error.
+  std::shared_ptr<const KeyMaterial> buildGeneration(uint64_t generation,
+                                                     const std::string* jwks_document,
+                                                     std::string& error);
   // Master: rebuilds from the files; adopts and announces the result if it is good.
   void reloadKeys(std::string_view why);
   void reloadDenylist(std::string_view why);
   // Master: one fetch of the URL, and a new key set adopted if the document changed.
   enum class FetchOutcome { Adopted, Unchanged, Failed };
   FetchOutcome fetchJwks(std::string_view why);
-  void publish(std::shared_ptr<const KeyMaterial> keys, std::string_view why);
+  void publish(std::shared_ptr<const KeyMaterial> keys, uint64_t generation, std::string_view why);
+  // Master: reads the denylist, copies it into generation's snapshot and adopts it.
+  bool loadDenylist(uint64_t generation, std::string& error);
   // Worker: rebuild for generation; false (and a retry later) when it fails.
   bool adoptKeys(uint64_t generation, int64_t now);
   void adoptDenylist(uint64_t generation, int64_t now);
@@ -105,9 +120,10 @@ class KeyStore {
   auth::JwtOptions options_;  // the key sources and the policy options
   std::string denylist_path_;
   std::unique_ptr<JwksFetcher> jwks_;
-  pid_t owner_;  // the master: only it unmaps the page and removes the JWKS copy
+  pid_t owner_;  // the master: only it unmaps the page
   SharedKeyState* shared_;
-  bool reloadable_;  // every key source is a regular file or the environment
+  bool reloadable_;  // every key source is a regular file, the environment or the URL
+  std::unique_ptr<KeySnapshots> snapshots_;  // null when nothing can be reloaded
   FileWatch key_files_;
   FileWatch denylist_file_;
   std::shared_ptr<const KeyMaterial> keys_;

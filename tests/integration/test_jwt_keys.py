@@ -11,7 +11,10 @@ Run from this folder: APPSERVER_BIN=../../build/appserver /usr/bin/python3 -m un
 import http.server
 import json
 import os
+import shutil
 import signal
+import ssl
+import subprocess
 import tempfile
 import threading
 import time
@@ -263,6 +266,27 @@ class JwksUrlStartupTest(unittest.TestCase):
         self.addCleanup(served.stop)
         self.assertIn(f"--jwt-jwks-url {served.url}",
                       self.run_server("--jwt-jwks-url", served.url))
+
+    @unittest.skipUnless(shutil.which("openssl"), "needs the openssl command")
+    def test_https_with_an_untrusted_certificate_is_refused(self):
+        workdir = tempfile.TemporaryDirectory(prefix="appserver-jwks-tls-")
+        self.addCleanup(workdir.cleanup)
+        cert, key = Path(workdir.name) / "cert.pem", Path(workdir.name) / "key.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj",
+                        "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", str(key), "-out", str(cert)],
+                       check=True, capture_output=True, timeout=30)
+        served = JwksServer(jwks("A"))
+        self.addCleanup(served.stop)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        served.httpd.socket = context.wrap_socket(served.httpd.socket, server_side=True)
+        url = served.url.replace("http://", "https://")
+        stderr = self.run_server("--jwt-jwks-url", url)
+        self.assertIn(f"--jwt-jwks-url {url}: ", stderr)
+        self.assertIn("certificate", stderr)
+        self.assertEqual(served.count(), 0)  # the handshake failed: no request was made
 
     def test_jwks_file_and_url_together_are_refused(self):
         self.assertIn("only one", self.run_server("--jwt-jwks", "/dev/null", "--jwt-jwks-url",

@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
@@ -159,24 +158,6 @@ TEST(JwksFetcher, GrantsARefetchAtMostOncePerCooldown) {
   fetcher.requestRefetch();
   EXPECT_FALSE(fetcher.due(start + seconds(29)));
   EXPECT_TRUE(fetcher.due(start + seconds(30)));
-}
-
-TEST(JwksFetcher, KeepsItsCopyInAPrivateDirectoryItRemoves) {
-  std::string directory;
-  {
-    JwksFetcher fetcher("https://idp.example/jwks");
-    std::string error;
-    ASSERT_TRUE(fetcher.stage("{\"keys\":[]}", error)) << error;
-    ASSERT_TRUE(fetcher.commit(error)) << error;
-    EXPECT_EQ(fetcher.document(), "{\"keys\":[]}");
-    struct stat st {};
-    ASSERT_EQ(::stat(fetcher.path().c_str(), &st), 0);
-    EXPECT_EQ(st.st_mode & 0777, 0600u);
-    directory = fetcher.path().substr(0, fetcher.path().rfind('/'));
-    ASSERT_EQ(::stat(directory.c_str(), &st), 0);
-    EXPECT_EQ(st.st_mode & 0777, 0700u);
-  }
-  EXPECT_NE(::access(directory.c_str(), F_OK), 0);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -146,16 +147,53 @@ TEST_F(KeyStoreTest, WorkerAdoptsWhatTheMasterAnnounced) {
   EXPECT_TRUE(ok);
 }
 
-TEST_F(KeyStoreTest, WorkerKeepsItsKeysWhenTheFileBreaksAfterTheAnnouncement) {
+TEST_F(KeyStoreTest, WorkerGetsWhatTheMasterCheckedEvenIfTheFileBreaksAfterwards) {
   KeyStore store(config_, nullptr);
   const bool ok = inWorker(
       [&] {
         replace(config_.verify.secret_file, kSecretB);
+        replace(config_.denylist, "j1\n");
         store.poll();
-        replace(config_.verify.secret_file, "short");
+        replace(config_.verify.secret_file, "short");  // before the worker looks
+        std::remove(config_.denylist.c_str());
       },
-      [&] { return !store.refresh(std::time(nullptr)) && accepts(store, token(kSecretA)); });
+      [&] {
+        return store.refresh(std::time(nullptr)) && accepts(store, token(kSecretB)) &&
+               store.denylist()->contains("j1");
+      });
   EXPECT_TRUE(ok);
+}
+
+TEST_F(KeyStoreTest, WorkerSkipsToTheNewestGeneration) {
+  KeyStore store(config_, nullptr);
+  const bool ok = inWorker(
+      [&] {
+        for (const std::string& secret : {std::string(40, 'c'), std::string(40, 'd'), kSecretB}) {
+          replace(config_.verify.secret_file, secret);
+          store.poll();  // generations 2, 3, 4: the copies of 2 are gone by now
+        }
+      },
+      [&] { return store.refresh(std::time(nullptr)) && accepts(store, token(kSecretB)); });
+  EXPECT_TRUE(ok);
+}
+
+TEST(KeySnapshots, KeepsCopiesPrivateAndRemovesThemWithTheMaster) {
+  std::string path;
+  {
+    KeySnapshots snapshots;
+    path = snapshots.path();
+    std::string error;
+    ASSERT_TRUE(snapshots.writeDirectory("keys-1", {{"secret", "s3cr3t"}}, error)) << error;
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+    ASSERT_EQ(::stat((path + "/keys-1/secret").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    snapshots.remove("keys-1");
+    EXPECT_NE(::access((path + "/keys-1").c_str(), F_OK), 0);
+    ASSERT_TRUE(snapshots.writeFile("denylist-1", "x\n", error)) << error;
+  }
+  EXPECT_NE(::access(path.c_str(), F_OK), 0);
 }
 
 TEST_F(KeyStoreTest, WorkerSeesNothingNewWithoutAnAnnouncement) {
