@@ -34,28 +34,28 @@ std::pair<std::string, std::string> resolve(const ForwardedPolicy& policy,
 using Outcome = std::pair<std::string, std::string>;
 
 TEST(ForwardedPolicy, TrustsListedPeersOnly) {
-  const ForwardedPolicy policy(" 10.0.0.1 , ::1,");
+  const ForwardedPolicy policy(" 10.0.0.1 , ::1,", /*rfc7239=*/false);
   EXPECT_TRUE(policy.trusts("10.0.0.1"));
   EXPECT_TRUE(policy.trusts("::1"));
   EXPECT_FALSE(policy.trusts("10.0.0.2"));
   EXPECT_FALSE(policy.trusts(""));
-  EXPECT_TRUE(ForwardedPolicy("*").trusts("198.51.100.7"));
+  EXPECT_TRUE(ForwardedPolicy("*", /*rfc7239=*/false).trusts("198.51.100.7"));
 }
 
 TEST(ForwardedPolicy, IgnoresHeadersFromAnUntrustedPeer) {
-  const ForwardedPolicy policy("10.0.0.2");
+  const ForwardedPolicy policy("10.0.0.2", /*rfc7239=*/false);
   EXPECT_EQ(resolve(policy, "X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: https\r\n"),
             Outcome(kProxy, "http"));
 }
 
 TEST(ForwardedPolicy, TakesClientAndSchemeFromXForwardedHeaders) {
-  const ForwardedPolicy policy(kProxy);
+  const ForwardedPolicy policy(kProxy, /*rfc7239=*/false);
   EXPECT_EQ(resolve(policy, "X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: HTTPS\r\n"),
             Outcome("203.0.113.7", "https"));
 }
 
 TEST(ForwardedPolicy, WalksPastTrustedProxiesFromTheRight) {
-  const ForwardedPolicy policy("10.0.0.1,10.0.0.2");
+  const ForwardedPolicy policy("10.0.0.1,10.0.0.2", /*rfc7239=*/false);
   // The leftmost entry is whatever the client claimed; the first untrusted hop from the
   // right is the last address a trusted proxy saw.
   EXPECT_EQ(resolve(policy, "X-Forwarded-For: 198.51.100.1, 203.0.113.7, 10.0.0.2\r\n").first,
@@ -63,27 +63,31 @@ TEST(ForwardedPolicy, WalksPastTrustedProxiesFromTheRight) {
 }
 
 TEST(ForwardedPolicy, JoinsRepeatedXForwardedForFieldsInOrder) {
-  const ForwardedPolicy policy("10.0.0.1,10.0.0.2");
+  const ForwardedPolicy policy("10.0.0.1,10.0.0.2", /*rfc7239=*/false);
   EXPECT_EQ(resolve(policy, "X-Forwarded-For: 198.51.100.1\r\nX-Forwarded-For: 10.0.0.2\r\n").first,
             "198.51.100.1");
 }
 
 TEST(ForwardedPolicy, TakesTheNearestProxysScheme) {
-  const ForwardedPolicy policy(kProxy);
+  const ForwardedPolicy policy(kProxy, /*rfc7239=*/false);
   EXPECT_EQ(resolve(policy, "X-Forwarded-Proto: https, http\r\n").second, "http");
   EXPECT_EQ(resolve(policy, "X-Forwarded-Proto: ftp\r\n").second, "http");  // not a scheme here
 }
 
-TEST(ForwardedPolicy, PrefersForwardedOverXForwarded) {
-  const ForwardedPolicy policy(kProxy);
-  EXPECT_EQ(resolve(policy,
-                    "X-Forwarded-For: 198.51.100.1\r\n"
-                    "Forwarded: for=192.0.2.60;proto=https;by=203.0.113.43\r\n"),
+// A proxy passes the family of headers it does not write on from the client unchanged:
+// only the configured family is read, so a client cannot pick its own address.
+TEST(ForwardedPolicy, ReadsOnlyTheConfiguredHeaderFamily) {
+  const std::string both =
+      "X-Forwarded-For: 198.51.100.1\r\n"
+      "Forwarded: for=192.0.2.60;proto=https;by=203.0.113.43\r\n";
+  EXPECT_EQ(resolve(ForwardedPolicy(kProxy, /*rfc7239=*/false), both),
+            Outcome("198.51.100.1", "http"));
+  EXPECT_EQ(resolve(ForwardedPolicy(kProxy, /*rfc7239=*/true), both),
             Outcome("192.0.2.60", "https"));
 }
 
 TEST(ForwardedPolicy, ReadsForwardedAddressesWithPorts) {
-  const ForwardedPolicy policy(kProxy);
+  const ForwardedPolicy policy(kProxy, /*rfc7239=*/true);
   EXPECT_EQ(resolve(policy, "Forwarded: For=\"[2001:db8:cafe::17]:4711\"\r\n").first,
             "2001:db8:cafe::17");
   EXPECT_EQ(resolve(policy, "Forwarded: for=\"192.0.2.43:47011\"\r\n").first, "192.0.2.43");
@@ -91,7 +95,7 @@ TEST(ForwardedPolicy, ReadsForwardedAddressesWithPorts) {
 }
 
 TEST(ForwardedPolicy, WalksForwardedElementsFromTheRight) {
-  const ForwardedPolicy policy("10.0.0.1,10.0.0.2");
+  const ForwardedPolicy policy("10.0.0.1,10.0.0.2", /*rfc7239=*/true);
   EXPECT_EQ(resolve(policy,
                     "Forwarded: for=198.51.100.1, for=203.0.113.7;proto=http\r\n"
                     "Forwarded: for=10.0.0.2;proto=https\r\n"),
@@ -99,14 +103,14 @@ TEST(ForwardedPolicy, WalksForwardedElementsFromTheRight) {
 }
 
 TEST(ForwardedPolicy, TrustsUnixSocketPeers) {
-  const ForwardedPolicy policy("");
+  const ForwardedPolicy policy("", /*rfc7239=*/false);
   EXPECT_EQ(resolve(policy, "X-Forwarded-For: 203.0.113.7\r\n", ""),
             Outcome("203.0.113.7", "http"));
 }
 
 TEST(ForwardedPolicy, KeepsThePeerWhenTheNearestHopIsUnknown) {
   // RFC 7239 6.2/6.3: "unknown" and obfuscated identifiers ("_hidden") are no address.
-  const ForwardedPolicy policy(kProxy);
+  const ForwardedPolicy policy(kProxy, /*rfc7239=*/true);
   const std::string client = resolve(policy, "Forwarded: for=unknown\r\n").first;
   EXPECT_EQ(client, kProxy);
   EXPECT_EQ(resolve(policy, "Forwarded: for=_hidden\r\n").first, kProxy);
