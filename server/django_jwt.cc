@@ -306,8 +306,8 @@ void useHmacKey(auth::JwtOptions& v, DjangoJwt& d) {
 void usePublicKey(auth::JwtOptions& v, const DjangoJwt& d) {
   if (!d.jwk_url.empty()) {
     fail(
-        "SIMPLE_JWT JWK_URL: the server fetches no keys; save the JWKS to a file and give "
-        "--jwt-jwks FILE");
+        "SIMPLE_JWT JWK_URL is not read by --jwt-from-django; give the same URL as "
+        "--jwt-jwks-url URL (the master fetches it) or save the JWKS and give --jwt-jwks FILE");
   }
   if (d.verifying_key.empty()) {
     fail(
