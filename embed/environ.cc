@@ -22,6 +22,9 @@ constexpr size_t kMaxCachedHeaderKeys = 512;  // hostile names must not grow the
 // Entries the template makes room for: its own 21 and about 20 header fields. A dict copy
 // keeps the table size, so a request with that many fields never resizes its environ.
 constexpr Py_ssize_t kEnvironCapacity = 40;
+// Header values up to this size are kept for reuse by the next request; longer ones are rare
+// to repeat, and 512 cached names must not pin megabytes.
+constexpr size_t kMaxRecentValue = 256;
 
 py::str intern(const char* s) {
   return py::reinterpret_steal<py::str>(PyUnicode_InternFromString(s));
@@ -97,6 +100,19 @@ PyObject* RecentStr::get(std::string_view s) {
   return made;
 }
 
+PyObject* RecentNumber::get(int n) {
+  if (!str_ || n != last_) {
+    std::array<char, 24> digits;
+    PyObject* made = newLatin1(decimal(n, digits));
+    if (made == nullptr) {
+      return nullptr;
+    }
+    str_ = py::reinterpret_steal<py::object>(made);
+    last_ = n;
+  }
+  return str_.ptr();
+}
+
 EnvironBuilder::EnvironBuilder(const WsgiAppOptions& options, py::object errors,
                                py::object file_wrapper)
     // A private CPython call (3.11 exports it): the only way to size a dict up front.
@@ -158,10 +174,10 @@ EnvironBuilder::HeaderKey EnvironBuilder::makeHeaderKey(std::string_view name) {
   }
   PyObject* made = owned(newLatin1(key)).release().ptr();
   PyUnicode_InternInPlace(&made);  // one object per key, however the name was spelled
-  return {py::reinterpret_steal<py::object>(made), framing};
+  return {py::reinterpret_steal<py::object>(made), framing, {}};
 }
 
-const EnvironBuilder::HeaderKey& EnvironBuilder::headerKey(std::string_view name) {
+EnvironBuilder::HeaderKey& EnvironBuilder::headerKey(std::string_view name) {
   if (auto it = header_keys_.find(name); it != header_keys_.end()) {
     return it->second;
   }
@@ -173,10 +189,15 @@ const EnvironBuilder::HeaderKey& EnvironBuilder::headerKey(std::string_view name
   return header_keys_.emplace(std::string(name), std::move(made)).first->second;
 }
 
-void EnvironBuilder::addHeader(PyObject* environ, PyObject* key, std::string_view value) {
-  const py::object made = owned(newLatin1(value));
+void EnvironBuilder::addHeader(PyObject* environ, HeaderKey& key, std::string_view value) {
+  const py::object made = value.size() <= kMaxRecentValue
+                              ? py::reinterpret_borrow<py::object>(key.value.get(value))
+                              : py::reinterpret_steal<py::object>(newLatin1(value));
+  if (!made) {
+    throw py::error_already_set();
+  }
   const Py_ssize_t before = PyDict_GET_SIZE(environ);
-  PyObject* old = PyDict_SetDefault(environ, key, made.ptr());
+  PyObject* old = PyDict_SetDefault(environ, key.key.ptr(), made.ptr());
   if (old == nullptr) {
     throw py::error_already_set();
   }
@@ -184,9 +205,9 @@ void EnvironBuilder::addHeader(PyObject* environ, PyObject* key, std::string_vie
     return;  // the first field of this name
   }
   // Repeated fields are joined, as RFC 9110 5.3 allows (cookies with "; ", RFC 6265).
-  const char* separator = key == k_http_cookie_.ptr() ? "; " : ", ";
+  const char* separator = key.key.ptr() == k_http_cookie_.ptr() ? "; " : ", ";
   const py::object joined = owned(PyUnicode_FromFormat("%U%s%U", old, separator, made.ptr()));
-  if (PyDict_SetItem(environ, key, joined.ptr()) != 0) {
+  if (PyDict_SetItem(environ, key.key.ptr(), joined.ptr()) != 0) {
     throw py::error_already_set();
   }
 }
@@ -194,7 +215,7 @@ void EnvironBuilder::addHeader(PyObject* environ, PyObject* key, std::string_vie
 const HeaderView* EnvironBuilder::addHeaders(PyObject* environ, const WsgiRequest& request) {
   const HeaderView* host = nullptr;
   for (const HeaderView& h : request.headers) {
-    const HeaderKey& key = headerKey(h.name);
+    HeaderKey& key = headerKey(h.name);
     // The app sees a chunked body de-chunked with its length, not the wire framing.
     if (!key.key || (key.framing && request.body_was_chunked)) {
       continue;
@@ -202,7 +223,7 @@ const HeaderView* EnvironBuilder::addHeaders(PyObject* environ, const WsgiReques
     if (key.key.ptr() == k_http_host_.ptr() && host == nullptr) {
       host = &h;
     }
-    addHeader(environ, key.key.ptr(), h.value);
+    addHeader(environ, key, h.value);
   }
   if (request.body_was_chunked) {
     std::array<char, 24> digits;
@@ -240,9 +261,8 @@ void EnvironBuilder::addRequestLine(PyObject* environ, const WsgiRequest& reques
 
 void EnvironBuilder::addAddresses(PyObject* environ, const WsgiRequest& request,
                                   const HeaderView* host) {
-  std::array<char, 24> digits;
   std::string_view name = request.server_name;
-  std::string_view port = decimal(request.server_port, digits);
+  PyObject* port = nullptr;
   if (host != nullptr) {
     // Host is "name[:port]" or "[v6]:port": SERVER_NAME follows it, as in Gunicorn, and so
     // does SERVER_PORT when Host names one (else the port the request arrived on).
@@ -250,12 +270,16 @@ void EnvironBuilder::addAddresses(PyObject* environ, const WsgiRequest& request,
     const size_t bracket = name.rfind(']');
     const size_t colon = name.rfind(':');
     if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
-      port = name.substr(colon + 1);
+      port = host_port_.get(name.substr(colon + 1));
       name = name.substr(0, colon);
+      if (port == nullptr) {
+        throw py::error_already_set();
+      }
     }
   }
   setItem(environ, k_server_name_, server_name_.get(name));
-  setItem(environ, k_server_port_, server_port_.get(port));
+  setItem(environ, k_server_port_,
+          port != nullptr ? port : listener_port_.get(request.server_port));
   if (request.remote_addr.empty()) {  // a Unix socket peer: no address to give
     if (PyDict_DelItem(environ, k_remote_addr_.ptr()) != 0 ||
         PyDict_DelItem(environ, k_remote_port_.ptr()) != 0) {
@@ -264,7 +288,7 @@ void EnvironBuilder::addAddresses(PyObject* environ, const WsgiRequest& request,
     return;
   }
   setItem(environ, k_remote_addr_, remote_addr_.get(request.remote_addr));
-  setItem(environ, k_remote_port_, remote_port_.get(decimal(request.remote_port, digits)));
+  setItem(environ, k_remote_port_, remote_port_.get(request.remote_port));
 }
 
 void EnvironBuilder::addExtras(PyObject* environ, WsgiRequest& request) {

@@ -32,6 +32,18 @@ class RecentStr {
   pybind11::object last_;  // always a 1-byte-kind str (made by PyUnicode_DecodeLatin1)
 };
 
+// The same for a number (a port): compared as a number, formatted only when it changes.
+class RecentNumber {
+ public:
+  // A str of n in decimal: a borrowed reference, valid until the next get(), or null with a
+  // Python error set.
+  PyObject* get(int n);
+
+ private:
+  int last_ = 0;
+  pybind11::object str_;  // str(last_), or null before the first get()
+};
+
 class EnvironBuilder {
  public:
   EnvironBuilder(const WsgiAppOptions& options, pybind11::object errors,
@@ -45,19 +57,20 @@ class EnvironBuilder {
   struct HeaderKey {
     pybind11::object key;  // "HTTP_X_FOO" or "CONTENT_TYPE", interned; null: the field is dropped
     bool framing = false;  // Content-Length or Transfer-Encoding, hidden for a chunked body
+    RecentStr value;       // the last short value of the field (a client repeats most fields)
   };
   struct KeyHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
 
-  const HeaderKey& headerKey(std::string_view name);
+  HeaderKey& headerKey(std::string_view name);
   HeaderKey makeHeaderKey(std::string_view name);
   void addRequestLine(PyObject* environ, const WsgiRequest& request);
   // Adds the HTTP_* and CONTENT_* entries; returns the Host field, or null without one.
   const HeaderView* addHeaders(PyObject* environ, const WsgiRequest& request);
   // environ[key] = value, or the value joined to one an earlier field of the name left there.
-  void addHeader(PyObject* environ, PyObject* key, std::string_view value);
+  void addHeader(PyObject* environ, HeaderKey& key, std::string_view value);
   // SERVER_NAME and SERVER_PORT (from Host, else the listener), REMOTE_ADDR and REMOTE_PORT.
   void addAddresses(PyObject* environ, const WsgiRequest& request, const HeaderView* host);
   // The JWT claims, the server's extra entries and wsgi.input.
@@ -73,8 +86,9 @@ class EnvironBuilder {
       k_request_uri_, k_server_protocol_, k_server_name_, k_server_port_, k_remote_addr_,
       k_remote_port_, k_url_scheme_, k_input_, k_content_length_, k_jwt_claims_, k_http_host_,
       k_http_cookie_;
-  RecentStr method_, path_info_, query_, target_, protocol_, scheme_, remote_addr_, remote_port_,
-      server_name_, server_port_;
+  RecentStr method_, path_info_, query_, target_, protocol_, scheme_, remote_addr_, server_name_,
+      host_port_;
+  RecentNumber remote_port_, listener_port_;
   pybind11::object json_loads_;
 };
 
