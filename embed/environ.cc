@@ -3,12 +3,16 @@
 // Strings are "native strings" decoded as latin-1, as PEP 3333 specifies; PATH_INFO is the
 // percent-decoded path, also as latin-1. Header names with '_' are dropped (as nginx does):
 // "X-Foo" and "X_Foo" would otherwise land on the same HTTP_X_FOO key.
+// The template is shared by every request of the app, also with --threads: between the first
+// write to it and its copy only strs are made and stored, so no Python code runs and no other
+// thread can take the GIL in between.
 // Thread: the app's thread, with the GIL held.
 #include "environ.h"
 
+#include <strings.h>
+
 #include <array>
 #include <charconv>
-#include <cstring>
 
 #include "input_stream.h"
 
@@ -30,10 +34,6 @@ py::str intern(const char* s) {
   return py::reinterpret_steal<py::str>(PyUnicode_InternFromString(s));
 }
 
-PyObject* newLatin1(std::string_view s) {
-  return PyUnicode_DecodeLatin1(s.data(), static_cast<Py_ssize_t>(s.size()), nullptr);
-}
-
 // Owns a new reference; a null one is the Python error it stands for, raised here.
 py::object owned(PyObject* made) {
   if (made == nullptr) {
@@ -42,18 +42,15 @@ py::object owned(PyObject* made) {
   return py::reinterpret_steal<py::object>(made);
 }
 
-// environ[key] = value, value borrowed; a null value is the Python error it stands for.
-void setItem(PyObject* environ, const py::str& key, PyObject* value) {
-  if (value == nullptr || PyDict_SetItem(environ, key.ptr(), value) != 0) {
-    throw py::error_already_set();
-  }
+py::object newLatin1(std::string_view s) {
+  return owned(PyUnicode_DecodeLatin1(s.data(), static_cast<Py_ssize_t>(s.size()), nullptr));
 }
 
-// The decimal digits of n, written into digits.
-template <typename Int>
-std::string_view decimal(Int n, std::array<char, 24>& digits) {
-  const char* end = std::to_chars(digits.data(), digits.data() + digits.size(), n).ptr;
-  return {digits.data(), static_cast<size_t>(end - digits.data())};
+// environ[key] = value (borrowed).
+void setItem(PyObject* environ, PyObject* key, PyObject* value) {
+  if (PyDict_SetItem(environ, key, value) != 0) {
+    throw py::error_already_set();
+  }
 }
 
 int hexValue(char c) {
@@ -66,6 +63,15 @@ int hexValue(char c) {
 
 // Header names are tokens (ASCII), so no locale may take part in upper-casing them.
 char upperAscii(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
+
+const HeaderView* findHost(std::span<const HeaderView> headers) {
+  for (const HeaderView& h : headers) {
+    if (h.name.size() == 4 && ::strncasecmp(h.name.data(), "host", 4) == 0) {
+      return &h;
+    }
+  }
+  return nullptr;
+}
 
 }  // namespace
 
@@ -87,32 +93,6 @@ std::string decodePath(std::string_view s) {
   return out;
 }
 
-PyObject* RecentStr::get(std::string_view s) {
-  PyObject* last = last_.ptr();
-  if (last != nullptr && static_cast<size_t>(PyUnicode_GET_LENGTH(last)) == s.size() &&
-      (s.empty() || std::memcmp(PyUnicode_1BYTE_DATA(last), s.data(), s.size()) == 0)) {
-    return last;
-  }
-  PyObject* made = newLatin1(s);
-  if (made != nullptr) {
-    last_ = py::reinterpret_steal<py::object>(made);
-  }
-  return made;
-}
-
-PyObject* RecentNumber::get(int n) {
-  if (!str_ || n != last_) {
-    std::array<char, 24> digits;
-    PyObject* made = newLatin1(decimal(n, digits));
-    if (made == nullptr) {
-      return nullptr;
-    }
-    str_ = py::reinterpret_steal<py::object>(made);
-    last_ = n;
-  }
-  return str_.ptr();
-}
-
 EnvironBuilder::EnvironBuilder(const WsgiAppOptions& options, py::object errors,
                                py::object file_wrapper)
     // A private CPython call (3.11 exports it): the only way to size a dict up front.
@@ -120,22 +100,9 @@ EnvironBuilder::EnvironBuilder(const WsgiAppOptions& options, py::object errors,
       script_name_(options.script_name.ends_with('/')
                        ? options.script_name.substr(0, options.script_name.size() - 1)
                        : options.script_name),
-      k_request_method_(intern("REQUEST_METHOD")),
-      k_script_name_(intern("SCRIPT_NAME")),
-      k_path_info_(intern("PATH_INFO")),
-      k_query_string_(intern("QUERY_STRING")),
-      k_raw_uri_(intern("RAW_URI")),
-      k_request_uri_(intern("REQUEST_URI")),
-      k_server_protocol_(intern("SERVER_PROTOCOL")),
-      k_server_name_(intern("SERVER_NAME")),
-      k_server_port_(intern("SERVER_PORT")),
-      k_remote_addr_(intern("REMOTE_ADDR")),
-      k_remote_port_(intern("REMOTE_PORT")),
-      k_url_scheme_(intern("wsgi.url_scheme")),
       k_input_(intern("wsgi.input")),
       k_content_length_(intern("CONTENT_LENGTH")),
       k_jwt_claims_(intern("appserver.jwt.claims")),
-      k_http_host_(intern("HTTP_HOST")),
       k_http_cookie_(intern("HTTP_COOKIE")),
       json_loads_(py::module_::import("json").attr("loads")) {
   if (!template_) {
@@ -148,15 +115,8 @@ EnvironBuilder::EnvironBuilder(const WsgiAppOptions& options, py::object errors,
   template_[intern("wsgi.input_terminated")] = py::bool_(true);
   template_[intern("wsgi.errors")] = std::move(errors);
   template_[intern("wsgi.file_wrapper")] = std::move(file_wrapper);
-  template_[k_script_name_] = owned(newLatin1(script_name_));
   template_[intern("SERVER_SOFTWARE")] = py::str("appserver");
-  // Placeholders for what every request sets, so that setting it replaces a value in the
-  // copy. REMOTE_* are taken out again for a Unix socket peer.
-  for (const py::str* key : {&k_request_method_, &k_path_info_, &k_query_string_, &k_raw_uri_,
-                             &k_request_uri_, &k_server_protocol_, &k_server_name_, &k_server_port_,
-                             &k_remote_addr_, &k_remote_port_, &k_url_scheme_, &k_input_}) {
-    template_[*key] = py::none();
-  }
+  script_name_entry_.set(template_.ptr(), script_name_);
 }
 
 EnvironBuilder::HeaderKey EnvironBuilder::makeHeaderKey(std::string_view name) {
@@ -172,7 +132,7 @@ EnvironBuilder::HeaderKey EnvironBuilder::makeHeaderKey(std::string_view name) {
   if (key == "HTTP_CONTENT_TYPE" || key == "HTTP_CONTENT_LENGTH") {
     key.remove_prefix(5);
   }
-  PyObject* made = owned(newLatin1(key)).release().ptr();
+  PyObject* made = newLatin1(key).release().ptr();
   PyUnicode_InternInPlace(&made);  // one object per key, however the name was spelled
   return {py::reinterpret_steal<py::object>(made), framing, {}};
 }
@@ -189,13 +149,63 @@ EnvironBuilder::HeaderKey& EnvironBuilder::headerKey(std::string_view name) {
   return header_keys_.emplace(std::string(name), std::move(made)).first->second;
 }
 
+void EnvironBuilder::setRequestLine(const WsgiRequest& request) {
+  PyObject* t = template_.ptr();
+  method_.set(t, request.method);
+  std::string decoded;
+  std::string_view path_info = request.path;
+  if (path_info.find('%') != std::string_view::npos) {  // else the path is its own decoding
+    decoded = decodePath(request.path);
+    path_info = decoded;
+  }
+  // The mount is a whole path segment: /mount holds /mount and /mount/x, not /mountain,
+  // which the app sees with an empty SCRIPT_NAME (SCRIPT_NAME + PATH_INFO is the path).
+  if (!script_name_.empty()) {
+    const bool mounted =
+        path_info.starts_with(script_name_) &&
+        (path_info.size() == script_name_.size() || path_info[script_name_.size()] == '/');
+    script_name_entry_.set(t, mounted ? std::string_view(script_name_) : std::string_view());
+    if (mounted) {
+      path_info.remove_prefix(script_name_.size());
+    }
+  }
+  path_info_.set(t, path_info);
+  query_.set(t, request.query);
+  target_.set(t, request.target);
+  protocol_.set(t, request.protocol);
+  scheme_.set(t, request.url_scheme);
+}
+
+void EnvironBuilder::setAddresses(const WsgiRequest& request) {
+  PyObject* t = template_.ptr();
+  const HeaderView* host = findHost(request.headers);
+  if (host == nullptr) {
+    server_name_.set(t, request.server_name);
+    server_port_.set(t, request.server_port);
+  } else {
+    // Host is "name[:port]" or "[v6]:port": SERVER_NAME follows it, as in Gunicorn, and so
+    // does SERVER_PORT when Host names one (else the port the request arrived on).
+    const std::string_view value = host->value;
+    const size_t bracket = value.rfind(']');
+    const size_t colon = value.rfind(':');
+    if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
+      server_name_.set(t, value.substr(0, colon));
+      server_port_.set(t, value.substr(colon + 1));
+    } else {
+      server_name_.set(t, value);
+      server_port_.set(t, request.server_port);
+    }
+  }
+  if (!request.remote_addr.empty()) {  // else a Unix socket peer: build() drops REMOTE_*
+    remote_addr_.set(t, request.remote_addr);
+    remote_port_.set(t, request.remote_port);
+  }
+}
+
 void EnvironBuilder::addHeader(PyObject* environ, HeaderKey& key, std::string_view value) {
   const py::object made = value.size() <= kMaxRecentValue
                               ? py::reinterpret_borrow<py::object>(key.value.get(value))
-                              : py::reinterpret_steal<py::object>(newLatin1(value));
-  if (!made) {
-    throw py::error_already_set();
-  }
+                              : newLatin1(value);
   const Py_ssize_t before = PyDict_GET_SIZE(environ);
   PyObject* old = PyDict_SetDefault(environ, key.key.ptr(), made.ptr());
   if (old == nullptr) {
@@ -207,114 +217,56 @@ void EnvironBuilder::addHeader(PyObject* environ, HeaderKey& key, std::string_vi
   // Repeated fields are joined, as RFC 9110 5.3 allows (cookies with "; ", RFC 6265).
   const char* separator = key.key.ptr() == k_http_cookie_.ptr() ? "; " : ", ";
   const py::object joined = owned(PyUnicode_FromFormat("%U%s%U", old, separator, made.ptr()));
-  if (PyDict_SetItem(environ, key.key.ptr(), joined.ptr()) != 0) {
-    throw py::error_already_set();
-  }
+  setItem(environ, key.key.ptr(), joined.ptr());
 }
 
-const HeaderView* EnvironBuilder::addHeaders(PyObject* environ, const WsgiRequest& request) {
-  const HeaderView* host = nullptr;
+void EnvironBuilder::addHeaders(PyObject* environ, const WsgiRequest& request) {
   for (const HeaderView& h : request.headers) {
     HeaderKey& key = headerKey(h.name);
     // The app sees a chunked body de-chunked with its length, not the wire framing.
-    if (!key.key || (key.framing && request.body_was_chunked)) {
-      continue;
+    if (key.key && !(key.framing && request.body_was_chunked)) {
+      addHeader(environ, key, h.value);
     }
-    if (key.key.ptr() == k_http_host_.ptr() && host == nullptr) {
-      host = &h;
-    }
-    addHeader(environ, key, h.value);
   }
   if (request.body_was_chunked) {
     std::array<char, 24> digits;
-    setItem(environ, k_content_length_, owned(newLatin1(decimal(request.body.size, digits))).ptr());
+    const char* end =
+        std::to_chars(digits.data(), digits.data() + digits.size(), request.body.size).ptr;
+    const std::string_view length(digits.data(), static_cast<size_t>(end - digits.data()));
+    setItem(environ, k_content_length_.ptr(), newLatin1(length).ptr());
   }
-  return host;
-}
-
-void EnvironBuilder::addRequestLine(PyObject* environ, const WsgiRequest& request) {
-  setItem(environ, k_request_method_, method_.get(request.method));
-  std::string decoded;
-  std::string_view path_info = request.path;
-  if (path_info.find('%') != std::string_view::npos) {  // else the path is its own decoding
-    decoded = decodePath(request.path);
-    path_info = decoded;
-  }
-  // The mount is a whole path segment: /mount holds /mount and /mount/x, not /mountain,
-  // which the app sees with an empty SCRIPT_NAME (SCRIPT_NAME + PATH_INFO is the path).
-  if (!script_name_.empty()) {
-    if (path_info.starts_with(script_name_) &&
-        (path_info.size() == script_name_.size() || path_info[script_name_.size()] == '/')) {
-      path_info.remove_prefix(script_name_.size());
-    } else {
-      setItem(environ, k_script_name_, owned(newLatin1("")).ptr());
-    }
-  }
-  setItem(environ, k_path_info_, path_info_.get(path_info));
-  setItem(environ, k_query_string_, query_.get(request.query));
-  PyObject* target = target_.get(request.target);
-  setItem(environ, k_raw_uri_, target);
-  setItem(environ, k_request_uri_, target);
-  setItem(environ, k_server_protocol_, protocol_.get(request.protocol));
-  setItem(environ, k_url_scheme_, scheme_.get(request.url_scheme));
-}
-
-void EnvironBuilder::addAddresses(PyObject* environ, const WsgiRequest& request,
-                                  const HeaderView* host) {
-  std::string_view name = request.server_name;
-  PyObject* port = nullptr;
-  if (host != nullptr) {
-    // Host is "name[:port]" or "[v6]:port": SERVER_NAME follows it, as in Gunicorn, and so
-    // does SERVER_PORT when Host names one (else the port the request arrived on).
-    name = host->value;
-    const size_t bracket = name.rfind(']');
-    const size_t colon = name.rfind(':');
-    if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
-      port = host_port_.get(name.substr(colon + 1));
-      name = name.substr(0, colon);
-      if (port == nullptr) {
-        throw py::error_already_set();
-      }
-    }
-  }
-  setItem(environ, k_server_name_, server_name_.get(name));
-  setItem(environ, k_server_port_,
-          port != nullptr ? port : listener_port_.get(request.server_port));
-  if (request.remote_addr.empty()) {  // a Unix socket peer: no address to give
-    if (PyDict_DelItem(environ, k_remote_addr_.ptr()) != 0 ||
-        PyDict_DelItem(environ, k_remote_port_.ptr()) != 0) {
-      throw py::error_already_set();
-    }
-    return;
-  }
-  setItem(environ, k_remote_addr_, remote_addr_.get(request.remote_addr));
-  setItem(environ, k_remote_port_, remote_port_.get(request.remote_port));
 }
 
 void EnvironBuilder::addExtras(PyObject* environ, WsgiRequest& request) {
   if (!request.jwt_claims_json.empty()) {
-    setItem(
-        environ, k_jwt_claims_,
-        json_loads_(py::str(request.jwt_claims_json.data(), request.jwt_claims_json.size())).ptr());
+    const py::str json(request.jwt_claims_json.data(), request.jwt_claims_json.size());
+    setItem(environ, k_jwt_claims_.ptr(), json_loads_(json).ptr());
   }
   for (const auto& [key, value] : request.extra) {
-    const py::object k = owned(newLatin1(key));
-    if (PyDict_SetItem(environ, k.ptr(), owned(newLatin1(value)).ptr()) != 0) {
-      throw py::error_already_set();
-    }
+    setItem(environ, newLatin1(key).ptr(), newLatin1(value).ptr());
   }
   // Last, so no extra entry can stand in for the body.
-  setItem(environ, k_input_, owned(newInputStream(std::move(request.body))).ptr());
+  setItem(environ, k_input_.ptr(), owned(newInputStream(std::move(request.body))).ptr());
 }
 
 py::dict EnvironBuilder::build(WsgiRequest& request) {
+  setRequestLine(request);
+  setAddresses(request);
   auto environ = py::reinterpret_steal<py::dict>(PyDict_Copy(template_.ptr()));
   if (!environ) {
     throw py::error_already_set();
   }
-  addRequestLine(environ.ptr(), request);
-  const HeaderView* host = addHeaders(environ.ptr(), request);
-  addAddresses(environ.ptr(), request, host);
+  if (request.remote_addr.empty()) {
+    // Entries of an earlier TCP request, if any: a Unix socket peer has no address.
+    for (const RecentEntry* entry : {&remote_addr_, &remote_port_}) {
+      PyObject* key = entry->key().ptr();
+      if (PyDict_GetItem(environ.ptr(), key) != nullptr &&
+          PyDict_DelItem(environ.ptr(), key) != 0) {
+        throw py::error_already_set();
+      }
+    }
+  }
+  addHeaders(environ.ptr(), request);
   addExtras(environ.ptr(), request);
   return environ;
 }
