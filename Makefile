@@ -1,6 +1,7 @@
 # The two commands of the README, and the steps they share.
 #   make demo   install what is missing, build, serve the example Django project on :8000
 #   make test   install what is missing, build, run every test through ctest
+#   make test-asan   the same suite built with ASan + UBSan into build-asan (docs/security.md)
 PY      := /usr/bin/python3
 BUILD   := build
 JOBS    := $(shell nproc)
@@ -16,7 +17,9 @@ PACKAGES := build-essential cmake pkg-config clang \
 BENCH_PACKAGES := wrk nginx-light gunicorn uwsgi uwsgi-plugin-python3 python3-waitress \
   python3-matplotlib linux-perf valgrind
 
-.PHONY: all deps bench-deps build test demo clean
+BUILD_ASAN   := build-asan
+
+.PHONY: all deps bench-deps build test test-asan demo clean
 
 all: build
 
@@ -44,6 +47,12 @@ build: deps
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+# Sanitizer reports of every process (workers too) are collected and fail the run.
+test-asan: deps
+	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAPPSERVER_SANITIZE=ON
+	tests/sanitizers/run.sh build $(BUILD_ASAN) -j $(JOBS)
+	tests/sanitizers/run.sh ctest $(BUILD_ASAN) -j $(JOBS) --timeout 600
 
 demo: build
 	cd $(DJANGO) && $(PY) manage.py migrate --noinput && $(PY) manage.py ensure_demo_user
