@@ -16,7 +16,7 @@
 #include <limits>
 #include <new>
 
-#include "arguments.h"
+#include "native_type.h"
 
 namespace appserver::embed {
 
@@ -191,13 +191,9 @@ PyMethodDef kMethods[] = {
 };
 
 PyTypeObject inputStreamType = [] {
-  PyTypeObject t{};                      // every slot empty; PyType_Ready fills in the rest
-  Py_SET_REFCNT(&t.ob_base.ob_base, 1);  // as PyVarObject_HEAD_INIT: a static type is never freed
-  t.tp_name = "_appserver.InputStream";
-  t.tp_basicsize = sizeof(InputStreamObject);
-  t.tp_dealloc = deallocate;
-  t.tp_flags = Py_TPFLAGS_DEFAULT;
-  t.tp_doc = "wsgi.input: the buffered request body";
+  PyTypeObject t;
+  initNativeType(t, "_appserver.InputStream", sizeof(InputStreamObject), deallocate,
+                 "wsgi.input: the buffered request body");
   t.tp_iter = PyObject_SelfIter;
   t.tp_iternext = next;
   t.tp_methods = kMethods;

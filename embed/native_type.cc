@@ -1,7 +1,7 @@
-// arguments.cc: vectorcall argument binding with Python's error messages.
+// native_type.cc: static type setup, and vectorcall argument binding with Python's messages.
 //
 // Thread: the app's thread, with the GIL held.
-#include "arguments.h"
+#include "native_type.h"
 
 #include <Python.h>
 
@@ -22,6 +22,17 @@ size_t parameterIndex(std::span<const char* const> names, PyObject* key) {
 }
 
 }  // namespace
+
+void initNativeType(PyTypeObject& type, const char* name, size_t basicsize,
+                    void (*dealloc)(PyObject*), const char* doc) {
+  type = PyTypeObject{};                    // every slot empty; PyType_Ready fills in the rest
+  Py_SET_REFCNT(&type.ob_base.ob_base, 1);  // as PyVarObject_HEAD_INIT: never freed
+  type.tp_name = name;
+  type.tp_basicsize = static_cast<Py_ssize_t>(basicsize);
+  type.tp_dealloc = dealloc;
+  type.tp_flags = Py_TPFLAGS_DEFAULT;
+  type.tp_doc = doc;
+}
 
 bool bindArguments(const char* function, std::span<const char* const> names, size_t required,
                    PyObject* const* args, size_t nargsf, PyObject* kwnames, PyObject** out) {

@@ -13,17 +13,30 @@
 #include <cstddef>
 #include <string_view>
 
-#include "arguments.h"
+#include "native_type.h"
 
 namespace appserver::embed {
 
 namespace {
 
-struct StartResponseObject {
+// The head of both objects: what CPython calls (no argument tuple per call), and the call the
+// object serves.
+struct CallObject {
   PyObject ob_base;           // PyObject_HEAD, spelled out
-  vectorcallfunc vectorcall;  // what CPython calls: no argument tuple per call
-  ResponseState* state;       // null once the call has ended
+  vectorcallfunc vectorcall;  // start_response or write
+  ResponseState* state;       // null between calls, and for good once detached
 };
+
+// start_response owns the write it returns: both are made once per StartResponseSlot.
+struct StartResponseObject {
+  CallObject call;
+  CallObject* write;
+};
+
+CallObject* callObject(PyObject* self) { return reinterpret_cast<CallObject*>(self); }
+StartResponseObject* startResponseObject(PyObject* self) {
+  return reinterpret_cast<StartResponseObject*>(self);
+}
 
 // RFC 9110 tchar, as a table: header names are checked a byte at a time.
 constexpr std::array<bool, 256> kTokenChars = [] {
@@ -153,7 +166,7 @@ void commitHead(ResponseState& s, std::string_view status, PyObject* headers) {
 }
 
 ResponseState* liveState(PyObject* self) {
-  ResponseState* s = reinterpret_cast<StartResponseObject*>(self)->state;
+  ResponseState* s = callObject(self)->state;
   if (s == nullptr) {
     PyErr_SetString(PyExc_ValueError, "start_response/write used after the response ended");
   }
@@ -213,6 +226,18 @@ PyObject* write(PyObject* self, PyObject* data) {
   Py_RETURN_NONE;
 }
 
+// write(data) called through the object start_response returned: exactly one argument.
+PyObject* callWrite(PyObject* self, PyObject* const* args, size_t nargsf, PyObject* kwnames) {
+  const Py_ssize_t given =
+      PyVectorcall_NARGS(nargsf) + (kwnames != nullptr ? PyTuple_GET_SIZE(kwnames) : 0);
+  if (given != 1 || kwnames != nullptr) {
+    PyErr_Format(PyExc_TypeError, "write() takes exactly one positional argument (%zd given)",
+                 given);
+    return nullptr;
+  }
+  return write(self, args[0]);
+}
+
 PyMethodDef kMethods[] = {
     {"write", write, METH_O, "write(data): body bytes before (or instead of) the iterable"},
     {nullptr, nullptr, 0, nullptr},
@@ -232,44 +257,100 @@ PyObject* startResponse(PyObject* self, PyObject* const* args, size_t nargsf, Py
     return nullptr;
   }
   commitHead(*s, status, argv[1]);
-  return PyCFunction_NewEx(&kMethods[0], self, nullptr);
+  PyObject* write = &startResponseObject(self)->write->ob_base;
+  Py_INCREF(write);
+  return write;
 }
 
-void deallocate(PyObject* self) { Py_TYPE(self)->tp_free(self); }
+void deallocateWrite(PyObject* self) { Py_TYPE(self)->tp_free(self); }
+
+void deallocateStartResponse(PyObject* self) {
+  Py_DECREF(&startResponseObject(self)->write->ob_base);
+  Py_TYPE(self)->tp_free(self);
+}
+
+PyTypeObject writeType = [] {
+  PyTypeObject t;
+  initNativeType(t, "_appserver.Write", sizeof(CallObject), deallocateWrite,
+                 "write(data): body bytes before (or instead of) the iterable");
+  t.tp_vectorcall_offset = offsetof(CallObject, vectorcall);
+  t.tp_call = PyVectorcall_Call;
+  t.tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL;
+  return t;
+}();
 
 PyTypeObject startResponseType = [] {
-  PyTypeObject t{};                      // every slot empty; PyType_Ready fills in the rest
-  Py_SET_REFCNT(&t.ob_base.ob_base, 1);  // as PyVarObject_HEAD_INIT: a static type is never freed
-  t.tp_name = "_appserver.StartResponse";
-  t.tp_basicsize = sizeof(StartResponseObject);
-  t.tp_dealloc = deallocate;
-  t.tp_vectorcall_offset = offsetof(StartResponseObject, vectorcall);
+  PyTypeObject t;
+  initNativeType(t, "_appserver.StartResponse", sizeof(StartResponseObject),
+                 deallocateStartResponse,
+                 "start_response(status, headers, exc_info=None) -> write");
+  t.tp_vectorcall_offset = offsetof(CallObject, vectorcall);
   t.tp_call = PyVectorcall_Call;
-  // Not a base type, and no tp_new: Python code can neither make one nor bypass detach().
-  t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL;
-  t.tp_doc = "start_response(status, headers, exc_info=None) -> write";
+  t.tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL;
   t.tp_methods = kMethods;
   return t;
 }();
 
+// A start_response and its write, not serving any call yet; null with a Python error set.
+PyObject* newStartResponse() {
+  auto* write = PyObject_New(CallObject, &writeType);
+  if (write == nullptr) {
+    return nullptr;
+  }
+  write->vectorcall = callWrite;
+  write->state = nullptr;
+  auto* self = PyObject_New(StartResponseObject, &startResponseType);
+  if (self == nullptr) {
+    Py_DECREF(&write->ob_base);
+    return nullptr;
+  }
+  self->call.vectorcall = startResponse;
+  self->call.state = nullptr;
+  self->write = write;
+  return &self->call.ob_base;
+}
+
+// Whether anything but the slot holds start_response or its write. Neither type supports
+// weak references or GC traversal, so references are the only way to reach the objects: when
+// the slot's are the only ones, no stray call can reach the next call's state.
+bool keptByApp(PyObject* start_response) {
+  return Py_REFCNT(start_response) > 1 ||
+         Py_REFCNT(&startResponseObject(start_response)->write->ob_base) > 1;
+}
+
+// Serves state, or no call when state is null.
+void attach(PyObject* start_response, ResponseState* state) {
+  StartResponseObject* self = startResponseObject(start_response);
+  self->call.state = state;
+  self->write->state = state;
+}
+
 }  // namespace
 
 bool addStartResponseType(PyObject* module) {
-  return PyModule_AddType(module, &startResponseType) == 0;
+  return PyModule_AddType(module, &startResponseType) == 0 &&
+         PyModule_AddType(module, &writeType) == 0;
 }
 
-PyObject* newStartResponse(ResponseState* state) {
-  auto* self = PyObject_New(StartResponseObject, &startResponseType);
-  if (self == nullptr) {
+StartResponseSlot::~StartResponseSlot() { Py_XDECREF(object_); }
+
+PyObject* StartResponseSlot::begin(ResponseState* state) {
+  if (object_ != nullptr && keptByApp(object_)) {
+    Py_CLEAR(object_);  // it stays detached for good: the next call gets new objects
+  }
+  if (object_ == nullptr && (object_ = newStartResponse()) == nullptr) {
     return nullptr;
   }
-  self->vectorcall = startResponse;
-  self->state = state;
-  return reinterpret_cast<PyObject*>(self);
+  attach(object_, state);
+  active_ = true;
+  return object_;
 }
 
-void detachStartResponse(PyObject* start_response) {
-  reinterpret_cast<StartResponseObject*>(start_response)->state = nullptr;
+void StartResponseSlot::finish() {
+  if (active_) {
+    active_ = false;
+    attach(object_, nullptr);
+  }
 }
 
 bool appendBody(PyObject* item, std::string& out) {

@@ -4,9 +4,8 @@
 // "NNN reason" with a code of 200-599, header names must be HTTP tokens and no value may hold
 // CR, LF, NUL or another control character. A violation raises in the app (which may catch
 // it); an uncaught one becomes a 500 in WsgiCall.
-// start_response runs on every request, so it is a native CPython type called through
-// vectorcall, not a pybind11 class: pybind11's generic dispatch and casts cost more than the
-// whole check.
+// start_response and the write it returns are native types (native_type.h), made once per
+// connection and handed to call after call (StartResponseSlot).
 // Thread: the app's thread, with the GIL held.
 #pragma once
 
@@ -32,13 +31,33 @@ struct ResponseState {
 // Returns false with a Python error set.
 bool addStartResponseType(PyObject* module);
 
-// A new start_response(status, headers, exc_info=None) -> write for one call, filling *state.
-// Returns a new reference, or null with a Python error set.
-PyObject* newStartResponse(ResponseState* state);
+// The start_response(status, headers, exc_info=None) -> write of one connection's calls. The
+// objects are made once and serve call after call: when nothing but the slot holds them as
+// the next call begins, they serve it too, which saves making and freeing two objects per
+// request. When the app kept a reference, they stay detached (calls through them raise
+// ValueError instead of writing) and the next call gets new ones.
+// Destroy it with the GIL held.
+class StartResponseSlot {
+ public:
+  StartResponseSlot() = default;
+  ~StartResponseSlot();
+  StartResponseSlot(const StartResponseSlot&) = delete;
+  StartResponseSlot& operator=(const StartResponseSlot&) = delete;
 
-// The call is over: later calls of start_response or its write() from a stray reference raise
-// ValueError instead of writing.
-void detachStartResponse(PyObject* start_response);
+  // start_response for a call that fills *state: a borrowed reference, valid until finish().
+  // Null with a Python error set.
+  PyObject* begin(ResponseState* state);
+  // The call is over: start_response and write no longer reach its state.
+  void finish();
+  // Whether a call is between begin() and finish().
+  bool active() const { return active_; }
+  // Whether objects are kept for the next call (freeing them needs the GIL).
+  bool holdsObjects() const { return object_ != nullptr; }
+
+ private:
+  PyObject* object_ = nullptr;  // owned; owns its write
+  bool active_ = false;
+};
 
 // Appends the bytes of a body item to out. Returns false with a TypeError set for anything
 // but bytes.

@@ -31,11 +31,11 @@ py::object owned(PyObject* result) {
 
 struct WsgiCall::Impl {
   ResponseState response;
-  py::object start_response;  // the StartResponse the app got; detached when the call ends
-  py::object iterable;        // what the app returned, until closed
+  StartResponseSlot start_response;  // the start_response the app gets, reused call after call
+  py::object iterable;               // what the app returned, until closed
   py::object iterator;
 
-  bool holdsPython() const { return start_response || iterable || iterator; }
+  bool holdsPython() const { return start_response.active() || iterable || iterator; }
 };
 
 // Body-producing steps shared by start() and pull(); all run with the GIL held.
@@ -117,12 +117,9 @@ struct CallAccess {
         call.error_ += "exception in the response iterable's close():\n" + formatException(e);
       }
     }
-    if (im.start_response) {
-      detachStartResponse(im.start_response.ptr());
-    }
+    im.start_response.finish();
     im.iterator = py::object();
     im.iterable = py::object();
-    im.start_response = py::object();
   }
 
   static void fail(WsgiCall& call, std::string reason) {
@@ -134,7 +131,13 @@ struct CallAccess {
 
 WsgiCall::WsgiCall() : impl_(std::make_unique<Impl>()) {}
 
-WsgiCall::~WsgiCall() { reset(); }
+WsgiCall::~WsgiCall() {
+  reset();
+  if (impl_->start_response.holdsObjects()) {
+    py::gil_scoped_acquire gil;
+    impl_.reset();  // frees the start_response kept for a next call, with the GIL held
+  }
+}
 
 void WsgiCall::start(WsgiApp& app, WsgiRequest& request) {
   reset();
@@ -144,8 +147,11 @@ void WsgiCall::start(WsgiApp& app, WsgiRequest& request) {
   py::gil_scoped_acquire gil;
   try {
     py::dict environ = app.impl_->environ.build(request);
-    im.start_response = owned(newStartResponse(&im.response));
-    PyObject* args[] = {environ.ptr(), im.start_response.ptr()};
+    PyObject* start_response = im.start_response.begin(&im.response);
+    if (start_response == nullptr) {
+      throw py::error_already_set();
+    }
+    PyObject* args[] = {environ.ptr(), start_response};
     im.iterable = owned(PyObject_Vectorcall(app.impl_->callable.ptr(), args, 2, nullptr));
     if (CallAccess::takeSequence(*this) || CallAccess::takeFile(*this, app)) {
       state_ = State::Finished;
