@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdlib>
 #include <iostream>
 
@@ -109,6 +110,31 @@ void addServerOptions(CLI::App& cli, Config& c) {
       ->check(CLI::Range(0.0, 86400.0));
 }
 
+// A mask as Gunicorn reads one (Python's int(value, 0): 0o22, 0x12, 18) or as C does (022).
+std::string parseMask(std::string& value) {
+  const bool python_octal = value.starts_with("0o") || value.starts_with("0O");
+  const std::string digits = python_octal ? "0" + value.substr(2) : value;
+  char* end = nullptr;
+  errno = 0;
+  const long mask = digits.empty() ? -1 : std::strtol(digits.c_str(), &end, 0);
+  if (errno != 0 || end == nullptr || *end != '\0' || mask < 0 || mask > 0777) {
+    return "expected a mask from 0 to 0o777 (0o22, 0x12, 022 or 18), got '" + value + "'";
+  }
+  value = std::to_string(mask);
+  return "";
+}
+
+// Who and how the processes run (server/daemon.h, privileges.h, process_title.h).
+void addProcessOptions(CLI::App& cli, Config& c) {
+  cli.add_flag("-D,--daemon", c.daemon, "Detach from the terminal and run in the background");
+  cli.add_option("-u,--user", c.user, "Run the workers as this user (name or number)");
+  cli.add_option("-g,--group", c.group,
+                 "Run the workers as this group (name or number; default: the user's)");
+  cli.add_option("-m,--umask", c.umask, "Mask for the Unix socket files bound (default 0)")
+      ->transform(CLI::Validator(parseMask, "MASK"));
+  cli.add_option("-n,--name", c.name, "Name in the process titles (default: the app)");
+}
+
 void addLimitOptions(CLI::App& cli, Config& c) {
   cli.add_option("--limit-request-line", c.limit_request_line,
                  "Longest request line in bytes (0 = 8190 max)")
@@ -200,6 +226,7 @@ void addAllOptions(CLI::App& cli, Config& config) {
                "Check the configuration and that the app imports, then exit");
   cli.add_flag("--print-config", config.print_config, "Print the configuration, then exit");
   addServerOptions(cli, config);
+  addProcessOptions(cli, config);
   addLimitOptions(cli, config);
   addLogOptions(cli, config);
   addJwtServerOptions(cli, config.jwt);

@@ -69,6 +69,12 @@ struct Config {
   long long max_requests = 0;                     // a worker retires after this many (0: never)
   long long max_requests_jitter = 0;  // plus a random 0..jitter, so workers retire apart
   long long max_worker_memory = 0;    // MiB of RSS after which a worker retires (0: never)
+  // The processes (server/daemon.h, privileges.h, process_title.h).
+  bool daemon = false;
+  std::string user;   // the workers' user, a name or a number; "" = the master's
+  std::string group;  // the workers' group; "" = the user's primary group
+  int umask = 0;      // mask for the Unix socket files created (Gunicorn's default 0)
+  std::string name;   // in process titles, "appserver: master [NAME]"; "" = the app
   JwtConfig jwt;
 };
 

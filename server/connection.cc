@@ -481,7 +481,10 @@ void Connection::finishResponse() {
   parser_.next();
   served_one_ = true;
   continue_sent_ = false;
-  if (close_after_) {
+  // A graceful stop that came after this response's head promised keep-alive: the client
+  // may be sending its next request already, so it gets the grace of an idle connection
+  // (closeWhenIdle) and an answer with Connection: close, not a close without one.
+  if (close_after_ && framing_.close) {
     linger();
     return;
   }
@@ -499,7 +502,9 @@ void Connection::startNextRequest() {
     }
   }
   if (phase_ == Phase::Waiting) {
-    armTimer(served_one_ ? worker_.config().keep_alive : worker_.config().header_timeout);
+    armTimer(close_after_ ? kStopGraceSeconds
+             : served_one_ ? worker_.config().keep_alive
+                           : worker_.config().header_timeout);
   }
   if (!reading_ &&
       uv_read_start(stream(), ConnectionCallbacks::onAlloc, ConnectionCallbacks::onRead) == 0) {

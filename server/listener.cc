@@ -4,6 +4,7 @@
 #include "listener.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -155,6 +156,31 @@ Listener bindTcp(const std::string& bind, int backlog) {
 }
 
 }  // namespace
+
+Listener adoptListeningSocket(int fd, const std::string& origin) {
+  const std::string what = origin + ": descriptor " + std::to_string(fd);
+  int type = 0;
+  int domain = 0;
+  int listening = 0;
+  socklen_t len = sizeof(int);
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) {
+    throw ConfigError(what + " is not a stream socket");
+  }
+  len = sizeof(int);
+  ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len);
+  if (domain != AF_INET && domain != AF_INET6 && domain != AF_UNIX) {
+    throw ConfigError(what + " is neither a TCP nor a Unix socket");
+  }
+  len = sizeof(int);
+  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening == 0) {
+    throw ConfigError(what + " is not listening");
+  }
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);  // the app's subprocesses must not hold it open
+  Listener l;
+  l.fd = fd;
+  describe(l);
+  return l;
+}
 
 std::vector<Listener> bindListeners(const std::vector<std::string>& binds, int backlog) {
   std::vector<Listener> out;

@@ -23,6 +23,11 @@ struct Listener {
 // Throws ConfigError naming the address and the reason when one cannot be bound.
 std::vector<Listener> bindListeners(const std::vector<std::string>& binds, int backlog);
 
+// Adopts a descriptor inherited from systemd or from the master this one succeeds: it must
+// already be a listening TCP or Unix stream socket. Marks it close-on-exec. Throws
+// ConfigError naming origin (say "LISTEN_FDS") and the descriptor when it is not.
+Listener adoptListeningSocket(int fd, const std::string& origin);
+
 // Closes every listener's descriptor; with remove_files, also deletes the Unix socket files
 // this process created.
 void closeListeners(std::vector<Listener>& listeners, bool remove_files = false);

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,6 +18,8 @@
 #include <cstring>
 
 #include "log.h"
+#include "process_title.h"
+#include "safe_fork.h"
 #include "worker.h"
 
 namespace appserver::server {
@@ -69,10 +72,14 @@ std::string describeExit(int status) {
 
 }  // namespace
 
-Master::Master(const Config& config, std::vector<Listener>& listeners, AuthGate* gate)
+Master::Master(const Config& config, std::vector<Listener>& listeners, AuthGate* gate,
+               MasterContext context)
     : config_(config),
       listeners_(listeners),
       gate_(gate),
+      context_(std::move(context)),
+      name_(config.name.empty() ? config.app : config.name),
+      pid_file_(config.pidfile),
       scoreboard_(kScoreboardSlots),
       target_workers_(config.workers) {}
 
@@ -87,12 +94,26 @@ void Master::installSignals() {
   for (int signum : kHandledSignals) {
     ::sigaction(signum, &sa, nullptr);
   }
+  // A master started by USR2 arrives with every signal blocked (startSuccessor); the
+  // workers inherit this mask, and the app may rely on any signal (SIGALRM, say).
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
 int Master::run() {
   installSignals();
-  writePidFile();
+  pid_file_.write();
+  if (const std::string error = giveLogFiles(); !error.empty()) {
+    throw ConfigError(error);
+  }
+  ProcessTitle::set("appserver: master [" + name_ + "]");
   logAt(LogLevel::Info, "Starting appserver 0.1.0");
+  if (context_.predecessor != 0) {
+    logAt(LogLevel::Info, "Taking over from the old master (pid:{}); it serves until stopped",
+          context_.predecessor);
+    ::prctl(PR_SET_PDEATHSIG, SIGCHLD);  // its exit wakes this master: watchPredecessor()
+  }
   for (const Listener& l : listeners_) {
     logAt(LogLevel::Info, "Listening at: {} ({})", l.name, ::getpid());
   }
@@ -110,13 +131,16 @@ int Master::run() {
       }
       rotateWorkers();
       maintainWorkers();
+      announceReadiness();
+      watchPredecessor();
     }
   }
   if (!workers_.empty()) {
     stopWorkers(false);
   }
-  closeListeners(listeners_, /*remove_files=*/true);
-  removePidFile();
+  // While another master serves on the same sockets, their files must stay.
+  closeListeners(listeners_, successor_ == 0 && context_.predecessor == 0);
+  pid_file_.remove();
   logAt(LogLevel::Info, "Shutting down: Master");
   return halt_status_;
 }
@@ -143,16 +167,8 @@ pid_t Master::spawnWorker() {
     return 0;
   }
   std::fflush(nullptr);
-  // Signals wait until the child has its own dispositions: one arriving in between would
-  // otherwise run the master's handler in the child and be lost.
-  sigset_t all;
   sigset_t previous;
-  sigfillset(&all);
-  ::sigprocmask(SIG_BLOCK, &all, &previous);
-  const pid_t pid = ::fork();
-  if (pid != 0) {
-    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
-  }
+  const pid_t pid = forkWithSignalsBlocked(&previous);  // the child unblocks them below
   if (pid < 0) {
     logAt(LogLevel::Error, "fork failed: {}", std::strerror(errno));
     slot->pid.store(0);
@@ -177,7 +193,12 @@ pid_t Master::spawnWorker() {
   ::sigprocmask(SIG_SETMASK, &previous, nullptr);
   ::close(g_signal_pipe[0]);
   ::close(g_signal_pipe[1]);
-  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  ProcessTitle::set("appserver: worker [" + name_ + "]");
+  if (const std::string error = context_.run_as.drop(); !error.empty()) {
+    logAt(LogLevel::Error, "cannot run the worker as --user/--group: {}", error);
+    ::_exit(kExitBootError);
+  }
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // after drop(): a change of user clears it
   if (::getppid() != master) {
     ::_exit(0);
   }
@@ -194,6 +215,13 @@ void Master::reap() {
   int status = 0;
   pid_t pid;
   while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+    if (pid == successor_) {
+      logAt(LogLevel::Error, "New master (pid:{}) {}; this master serves on", pid,
+            describeExit(status));
+      successor_ = 0;
+      pid_file_.moveAside(false);
+      continue;
+    }
     const auto it = workers_.find(pid);
     if (it == workers_.end()) {
       continue;
@@ -264,36 +292,15 @@ void Master::rotateWorkers() {
   }
 }
 
-void Master::writePidFile() {
-  if (config_.pidfile.empty()) {
-    return;
-  }
-  const std::string text = std::to_string(::getpid()) + "\n";
-  const int fd = ::open(config_.pidfile.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0 || ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    const std::string why = std::strerror(errno);
-    if (fd >= 0) {
-      ::close(fd);
-    }
-    throw ConfigError("cannot write the pid file " + config_.pidfile + ": " + why);
-  }
-  ::close(fd);
-}
-
-void Master::removePidFile() {
-  if (config_.pidfile.empty()) {
-    return;
-  }
-  // Only our own: after USR2 a new master may have written its pid there.
-  char buf[32] = {};
-  const int fd = ::open(config_.pidfile.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    const ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
-    ::close(fd);
-    if (n > 0 && std::atoi(buf) == ::getpid()) {
-      ::unlink(config_.pidfile.c_str());
+std::string Master::giveLogFiles() const {
+  for (const std::string& path : {config_.error_logfile, config_.access_logfile}) {
+    if (!path.empty() && path != "-") {
+      if (std::string error = context_.run_as.giveTo(path); !error.empty()) {
+        return error;
+      }
     }
   }
+  return "";
 }
 
 void Master::checkTimeouts() {
@@ -327,20 +334,28 @@ void Master::handleSignal(int signum) {
     case SIGINT:
     case SIGQUIT:
       logAt(LogLevel::Info, "Handling signal: {}", ::sigabbrev_np(signum));
+      if (successor_ == 0) {  // else systemd follows the new master (MAINPID) already
+        notifier_.notify("STOPPING=1");
+      }
       stopWorkers(signum == SIGTERM);
       halt_status_ = 0;
       return;
     case SIGHUP:
-      logAt(LogLevel::Info, "Hang up: Master");
-      if (gate_ != nullptr) {
-        gate_->reload();  // JWT keys re-read before the new workers fork; bad ones are kept out
-      }
-      replaceAll();  // the new generation first; each old worker stops once its successor accepts
+      reload();
       return;
     case SIGUSR1:
       logAt(LogLevel::Info, "Handling signal: usr1; reopening log files");
       Log::reopen();
+      if (const std::string error = giveLogFiles(); !error.empty()) {
+        logAt(LogLevel::Warning, "{}", error);
+      }
       signalWorkers(SIGUSR1, false);
+      return;
+    case SIGUSR2:
+      startNewMaster();
+      return;
+    case SIGWINCH:
+      stopWorkersForWinch();
       return;
     case SIGTTIN:
       ++target_workers_;
@@ -353,9 +368,90 @@ void Master::handleSignal(int signum) {
         retireOldest();
       }
       return;
-    default:
-      logAt(LogLevel::Warning, "Ignoring signal {}: not supported yet", ::sigabbrev_np(signum));
+  }
+}
+
+void Master::reload() {
+  logAt(LogLevel::Info, "Hang up: Master");
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  notifier_.notify(fmt::format("RELOADING=1\nMONOTONIC_USEC={}",
+                               now.tv_sec * 1000000LL + now.tv_nsec / 1000));
+  ready_announced_ = false;
+  if (gate_ != nullptr) {
+    gate_->reload();  // JWT keys re-read before the new workers fork; bad ones are kept out
+  }
+  target_workers_ = config_.workers;  // as Gunicorn: TTIN, TTOU and WINCH are undone
+  while (activeWorkers() > target_workers_) {
+    retireOldest();
+  }
+  replaceAll();  // the new generation first; each old worker stops once its successor accepts
+}
+
+void Master::startNewMaster() {
+  if (successor_ != 0) {
+    logAt(LogLevel::Warning, "Ignoring signal: usr2; the new master (pid:{}) still runs",
+          successor_);
+    return;
+  }
+  if (context_.predecessor != 0) {
+    logAt(LogLevel::Warning,
+          "Ignoring signal: usr2; the old master (pid:{}) still runs and must stop first",
+          context_.predecessor);
+    return;
+  }
+  if (!pid_file_.moveAside(true)) {
+    logAt(LogLevel::Warning, "cannot rename the pid file to {}.oldbin: {}", config_.pidfile,
+          std::strerror(errno));
+  }
+  const pid_t pid = startSuccessor(context_.launch, listeners_);
+  if (pid < 0) {
+    logAt(LogLevel::Error, "Ignoring signal: usr2; fork failed: {}", std::strerror(errno));
+    pid_file_.moveAside(false);
+    return;
+  }
+  successor_ = pid;
+  logAt(LogLevel::Info, "Handling signal: usr2; new master (pid:{}) starting from {}", pid,
+        context_.launch.executable);
+}
+
+void Master::stopWorkersForWinch() {
+  // A foreground master gets WINCH whenever its terminal is resized (Gunicorn's reason).
+  if (!config_.daemon) {
+    logAt(LogLevel::Debug, "Ignoring signal: winch; the master is not daemonized");
+    return;
+  }
+  logAt(LogLevel::Info, "Handling signal: winch; stopping the workers gracefully");
+  target_workers_ = 0;
+  while (activeWorkers() > 0) {
+    retireOldest();
+  }
+}
+
+void Master::announceReadiness() {
+  if (ready_announced_ || target_workers_ == 0 || activeWorkers() < target_workers_) {
+    return;
+  }
+  for (const auto& [pid, info] : workers_) {
+    if (!info.retiring && !info.slot->ready.load()) {
       return;
+    }
+  }
+  ready_announced_ = true;
+  std::string state = fmt::format("READY=1\nSTATUS={} workers serving", activeWorkers());
+  if (context_.predecessor != 0) {
+    state = fmt::format("MAINPID={}\n{}", ::getpid(), state);  // systemd follows this master
+  }
+  if (!notifier_.notify(state)) {
+    logAt(LogLevel::Warning, "cannot notify systemd (NOTIFY_SOCKET): {}", std::strerror(errno));
+  }
+}
+
+void Master::watchPredecessor() {
+  if (context_.predecessor != 0 && ::getppid() != context_.predecessor) {
+    logAt(LogLevel::Info, "Master has been promoted: the old master (pid:{}) is gone",
+          context_.predecessor);
+    context_.predecessor = 0;
   }
 }
 

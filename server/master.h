@@ -4,7 +4,10 @@
 // TERM: graceful stop (workers finish in-flight requests, bounded by --graceful-timeout).
 // INT, QUIT: fast stop. HUP: a new generation of workers, then the old ones stop
 // gracefully. TTIN / TTOU: one worker more / fewer. USR1: log files reopened (also by the
-// workers). A worker that exits with
+// workers). USR2: a new master from the (possibly new) binary, on the same sockets
+// (socket_handover.h); both serve until the old one is stopped. WINCH, when daemonized: the
+// workers stop gracefully, the master stays. systemd hears READY=1, RELOADING=1 and
+// STOPPING=1 (systemd_notifier.h). A worker that exits with
 // kExitAppLoadError or kExitBootError, or workers that keep dying right after they start,
 // halt the master with an error instead of a fork loop. A worker whose heartbeat in the
 // Scoreboard is older than --timeout is killed and replaced.
@@ -21,14 +24,27 @@
 #include "auth_gate.h"
 #include "config.h"
 #include "listener.h"
+#include "pid_file.h"
+#include "privileges.h"
 #include "scoreboard.h"
+#include "socket_handover.h"
+#include "systemd_notifier.h"
 
 namespace appserver::server {
+
+// What the master knows beyond the configuration about how it was started (main.cc).
+struct MasterContext {
+  LaunchContext launch;    // how USR2 starts the new master
+  pid_t predecessor = 0;   // the old master this one took over from (USR2), while it runs
+  RunAs run_as;            // who the workers become (--user, --group)
+};
 
 class Master {
  public:
   // gate: the JWT check the workers inherit, or null when JWT verification is off.
-  Master(const Config& config, std::vector<Listener>& listeners, AuthGate* gate);
+  // Throws ConfigError when $NOTIFY_SOCKET is malformed.
+  Master(const Config& config, std::vector<Listener>& listeners, AuthGate* gate,
+         MasterContext context = {});
   // Runs until stopped. Returns the process exit status.
   int run();
 
@@ -55,9 +71,17 @@ class Master {
   void replaceAll();
   // Starts a successor for a worker, which stops once the successor accepts.
   void replace(WorkerInfo& info);
-  void writePidFile();
-  void removePidFile();
+  // Hands the log files to the workers' user, so that they can reopen them on USR1.
+  // Returns "" or what failed.
+  std::string giveLogFiles() const;
   void handleSignal(int signum);
+  void reload();              // HUP
+  void startNewMaster();      // USR2
+  void stopWorkersForWinch();  // WINCH
+  // READY=1 to systemd once every active worker accepts (after start and after HUP).
+  void announceReadiness();
+  // After USR2, in the new master: notices that the old master has exited.
+  void watchPredecessor();
   void signalWorkers(int signum, bool only_active);
   // TTOU: the longest-running active worker stops gracefully.
   void retireOldest();
@@ -68,12 +92,18 @@ class Master {
   const Config& config_;
   std::vector<Listener>& listeners_;
   AuthGate* gate_;
+  MasterContext context_;
+  std::string name_;  // --name, or the app: in process titles
+  PidFile pid_file_;
+  SystemdNotifier notifier_;
   Scoreboard scoreboard_;
   std::map<pid_t, WorkerInfo> workers_;
   int target_workers_;
   int quick_deaths_ = 0;  // consecutive workers that died within kBootWindow of starting
   int halt_status_ = -1;  // >= 0: stop with this exit status
   bool stopping_ = false;
+  bool ready_announced_ = false;
+  pid_t successor_ = 0;  // USR2: the new master, while it runs
 };
 
 }  // namespace appserver::server

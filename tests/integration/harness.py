@@ -181,6 +181,20 @@ def run_to_exit(argv, timeout=10.0, env=None, cwd=None):
                                        stderr.decode(errors="replace"))
 
 
+def stop_process(pid, timeout=10.0):
+    """TERMs process `pid`, which need not be a child of the test (a daemon, a master started
+    by USR2), and waits up to `timeout` seconds for it to go; then KILLs its process group.
+    Returns whether it stopped by itself. Does nothing for a pid that is not running."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return True
+    if wait_until(lambda: not pid_running(pid), timeout):
+        return True
+    _kill_group(os.getpgid(pid))
+    return False
+
+
 def _kill_group(pgid):
     try:
         os.killpg(pgid, signal.SIGKILL)
@@ -216,11 +230,13 @@ class Server:
     `stop()` is idempotent; register it with addCleanup/addClassCleanup right after start.
     """
 
-    def __init__(self, argv, port, cwd=None, env=None):
+    def __init__(self, argv, port, cwd=None, env=None, pass_fds=()):
+        """`pass_fds`: descriptors the process inherits (subprocess.Popen's pass_fds)."""
         self.argv = list(argv)
         self.port = port
         self.cwd = cwd
         self.env = env
+        self.pass_fds = pass_fds
         self.process = None
         self._log = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe blocks servers
         weakref.finalize(self, self._log.close)  # output() stays readable after stop()
@@ -229,7 +245,7 @@ class Server:
         """Start the process without waiting for it to listen (`stop()` still applies)."""
         self.process = subprocess.Popen(
             self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
-            stdout=self._log, stderr=subprocess.STDOUT,
+            stdout=self._log, stderr=subprocess.STDOUT, pass_fds=self.pass_fds,
             start_new_session=True, preexec_fn=_die_with_parent,
         )
         return self
@@ -313,13 +329,16 @@ class Load:
     """A bounded load on a server while a test does something else to it.
 
     `clients` threads each send GET `target` on a new connection, one request after the
-    other (`pause` seconds apart), until `stop()` or `limit` seconds. Use it as a context
+    other (`pause` seconds apart), until `stop()` or `limit` seconds; the first `keep_alive`
+    of them send theirs on one connection instead, and open a new one only after an answer
+    with `Connection: close` (a close without it, or before an answer, is a failure, as a
+    real client would see it). Use it as a context
     manager; afterwards `answered` counts the 200 answers, `bodies` holds their distinct
     bodies and `failures` lists every request that got anything else (an error status, a
     reset, a close).
     """
 
-    def __init__(self, server, clients=4, target="/pid", limit=30.0, pause=0.0):
+    def __init__(self, server, clients=4, target="/pid", limit=30.0, pause=0.0, keep_alive=0):
         self.server = server
         self.target = target
         self.pause = pause
@@ -329,8 +348,9 @@ class Load:
         self._lock = threading.Lock()
         self._deadline = time.monotonic() + limit
         self._stopping = threading.Event()
-        self._threads = [threading.Thread(target=self._client, daemon=True)
-                         for _ in range(clients)]
+        self._threads = [
+            threading.Thread(target=self._client, args=(n < keep_alive,), daemon=True)
+            for n in range(clients)]
 
     def __enter__(self):
         for thread in self._threads:
@@ -346,14 +366,18 @@ class Load:
         for thread in self._threads:
             thread.join()
 
-    def _client(self):
+    def _client(self, keep_alive):
+        conn = None
         while not self._stopping.is_set() and time.monotonic() < self._deadline:
             try:
-                with self.server.connect(timeout=10) as conn:
-                    response = conn.request("GET", self.target)
+                conn = conn or self.server.connect(timeout=10)
+                response = conn.request("GET", self.target)
                 failure = None if response.status == 200 else repr(response)
+                if not keep_alive or response.header_has("Connection", "close"):
+                    conn, _ = None, conn.close()
             except OSError as e:  # ConnectionError and socket.timeout included
                 failure, response = repr(e), None
+                conn, _ = None, conn and conn.close()
             with self._lock:
                 if failure is None:
                     self.answered += 1
@@ -361,6 +385,8 @@ class Load:
                 else:
                     self.failures.append(failure)
             self._stopping.wait(self.pause)
+        if conn is not None:
+            conn.close()
 
 
 class Response:

@@ -35,6 +35,10 @@ OPTIONS = {
     "chdir": "--chdir",
     "raw_env": "--env",
     "pidfile": "--pid",
+    "user": "--user",
+    "group": "--group",
+    "umask": "--umask",
+    "proc_name": "--name",
     "worker_tmp_dir": "--worker-tmp-dir",
     "forwarded_allow_ips": "--forwarded-allow-ips",
     "accesslog": "--access-logfile",
@@ -43,24 +47,25 @@ OPTIONS = {
     "loglevel": "--log-level",
     "pythonpath": "--pythonpath",
 }
-FLAGS = {"check_config": "--check-config", "print_config": "--print-config"}
+FLAGS = {"check_config": "--check-config", "print_config": "--print-config",
+         "daemon": "--daemon"}
 LISTS = {"bind", "raw_env"}  # one option per item
 JOINED = {"forwarded_allow_ips", "pythonpath"}  # a list becomes one comma-separated value
 
 # Gunicorn settings appserver does not implement, with Gunicorn's defaults: a file that
-# leaves them at the default loses nothing.
+# leaves them at the default loses nothing. (initgroups is not among them: appserver always
+# gives workers the supplementary groups of --user, what initgroups = True asks for.)
 UNSUPPORTED_DEFAULTS = {
     "worker_connections": 1000, "reload": False, "reload_engine": "auto",
     "reload_extra_files": [], "spew": False, "preload_app": False, "sendfile": None,
-    "reuse_port": False, "daemon": False, "user": 0, "group": 0, "umask": 0,
-    "initgroups": False, "tmp_upload_dir": None,
+    "reuse_port": False, "tmp_upload_dir": None,
     "secure_scheme_headers": {"X-FORWARDED-PROTOCOL": "ssl", "X-FORWARDED-PROTO": "https",
                               "X-FORWARDED-SSL": "on"},
     "disable_redirect_access_to_syslog": False, "capture_output": False,
     "logger_class": "gunicorn.glogging.Logger", "logconfig": None, "logconfig_dict": {},
     "syslog_addr": "udp://localhost:514", "syslog": False, "syslog_prefix": None,
     "syslog_facility": "user", "enable_stdio_inheritance": False, "statsd_host": None,
-    "dogstatsd_tags": "", "statsd_prefix": "", "proc_name": None,
+    "dogstatsd_tags": "", "statsd_prefix": "",
     "default_proc_name": "gunicorn", "paste": None, "proxy_protocol": False,
     "proxy_allow_ips": "127.0.0.1", "keyfile": None, "certfile": None, "cert_reqs": 0,
     "ca_certs": None, "suppress_ragged_eofs": True, "do_handshake_on_connect": False,
