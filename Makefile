@@ -2,24 +2,30 @@
 #   make demo   install what is missing, build, serve the example Django project on :8000
 #   make test   install what is missing, build, run every test through ctest
 #   make test-asan   the same suite built with ASan + UBSan into build-asan (docs/security.md)
+#   make bench  load-test appserver against runserver, Gunicorn, uWSGI, waitress and nginx
+#               (about 8 minutes) and regenerate docs/benchmarks.md from the results
 PY      := /usr/bin/python3
 BUILD   := build
 JOBS    := $(shell nproc)
 SUDO    := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 DJANGO  := examples/django
 
-# Debian packages for building and testing; bench-deps adds the load-test peers.
+# Debian packages for building and testing (wrk: for the test of the load-test harness);
+# bench-deps adds the load-test peers.
 PACKAGES := build-essential cmake pkg-config clang \
   libuv1-dev node-llhttp pybind11-dev python3-dev libssl-dev libcurl4-openssl-dev ca-certificates \
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev \
   python3-django python3-djangorestframework python3-djangorestframework-simplejwt \
-  curl openssl nginx-light
+  curl openssl nginx-light wrk
 BENCH_PACKAGES := wrk nginx-light gunicorn uwsgi uwsgi-plugin-python3 python3-waitress \
   python3-matplotlib linux-perf valgrind
 
 BUILD_ASAN   := build-asan
+BENCH_SECONDS ?= 2
+BENCH_ROUNDS  ?= 3
+BENCH_ARGS    ?=
 
-.PHONY: all deps bench-deps build test test-asan demo clean
+.PHONY: all deps bench-deps build test test-asan bench demo clean
 
 all: build
 
@@ -47,6 +53,13 @@ build: deps
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+# Rewrites bench/results.json, docs/benchmarks.md and docs/bench/*.png. A quick look:
+# make bench BENCH_SECONDS=1 BENCH_ROUNDS=1; one server: BENCH_ARGS=--servers=appserver,nginx
+bench: bench-deps build
+	$(PY) bench/run.py --binary $(BUILD)/appserver --seconds $(BENCH_SECONDS) \
+	  --rounds $(BENCH_ROUNDS) $(BENCH_ARGS)
+	$(PY) bench/report.py
 
 # Sanitizer reports of every process (workers too) are collected and fail the run.
 test-asan: deps

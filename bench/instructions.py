@@ -23,23 +23,9 @@ import sys
 import tempfile
 import time
 
+from servers import free_port, wait_for_port
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port, deadline):
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("the server did not start listening")
 
 
 def send_requests(port, path, count):
@@ -87,7 +73,7 @@ def main():
     master = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        wait_for_port(port, time.monotonic() + 120)
+        wait_for_port(port, time.monotonic() + 120)  # TimeoutError: the server did not start
         send_requests(port, args.path, args.warmup)
         workers = subprocess.run(["pgrep", "-P", str(master.pid)], capture_output=True,
                                  text=True).stdout.split()
