@@ -93,6 +93,29 @@ TEST_F(ConfigTest, ParsesGunicornServerOptions) {
   EXPECT_EQ(c.backlog, 64);
 }
 
+TEST_F(ConfigTest, ParsesGunicornProcessOptions) {
+  const Config c = parsed({"-D", "-u", "www-data", "-g", "33", "-m", "0o027", "-n", "myproj",
+                           "-p", "/run/app.pid", "app"});
+  EXPECT_TRUE(c.daemon);
+  EXPECT_EQ(c.user, "www-data");
+  EXPECT_EQ(c.group, "33");
+  EXPECT_EQ(c.umask, 027);
+  EXPECT_EQ(c.name, "myproj");
+  EXPECT_EQ(c.pidfile, "/run/app.pid");
+  EXPECT_FALSE(parsed({"app"}).daemon);
+  EXPECT_EQ(parsed({"app"}).umask, 0);  // Gunicorn's default
+}
+
+TEST_F(ConfigTest, ReadsUmaskAsPythonAndCWriteIt) {
+  for (const char* mask : {"0o22", "0O22", "022", "18", "0x12"}) {
+    EXPECT_EQ(parsed({"--umask", mask, "app"}).umask, 022) << mask;
+  }
+  for (const char* mask : {"0o1000", "-1", "0o8", "umask", "", "0x"}) {
+    Config c;
+    EXPECT_THROW(parse({"--umask", mask, "app"}, c), ConfigError) << mask;
+  }
+}
+
 // The three Gunicorn header limits as (request line, fields, field size) after parsing.
 std::tuple<int, int, int> limitsFrom(const char* line, const char* fields, const char* size) {
   const Config c = parsed({"--limit-request-line", line, "--limit-request-fields", fields,
