@@ -12,6 +12,7 @@ Run from this folder:
     APPSERVER_BIN=../../build/appserver /usr/bin/python3 -m unittest -v test_systemd
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -205,6 +206,35 @@ class NotifyTest(SystemdTestCase):
         self.assertEqual(result.returncode, 2, result)
         self.assertIn("NOTIFY_SOCKET=relative/path: expected an absolute path or @name",
                       result.stderr)
+
+
+class ExampleUnitsTest(unittest.TestCase):
+    """examples/systemd/: systemd accepts the units, and their command line is appserver's."""
+
+    UNITS = harness.EXAMPLES_DIR / "systemd"
+
+    def exec_start(self):
+        text = (self.UNITS / "appserver.service").read_text().replace("\\\n", " ")
+        return re.search(r"^ExecStart=(.*)$", text, re.M)[1].split()
+
+    @unittest.skipUnless(shutil.which("systemd-analyze"), "needs the systemd package")
+    def test_systemd_accepts_the_units(self):
+        folder = harness.scratch_dir(self.addCleanup)
+        service = (self.UNITS / "appserver.service").read_text()
+        (folder / "appserver.service").write_text(  # a binary that exists here
+            service.replace(self.exec_start()[0], harness.server_binary()))
+        shutil.copy(self.UNITS / "appserver.socket", folder)
+        result = harness.run_to_exit(["systemd-analyze", "verify", "--man=no",
+                                      str(folder / "appserver.socket"),
+                                      str(folder / "appserver.service")])
+        self.assertEqual((result.returncode, result.stdout, result.stderr), (0, "", ""))
+
+    def test_the_command_line_checks_out_on_the_example_project(self):
+        result = harness.run_to_exit(
+            harness.server_command(*self.exec_start()[1:], "--check-config"),
+            cwd=harness.EXAMPLES_DIR / "django", env=harness.clean_env())
+        self.assertEqual(result.returncode, 0, result)
+        self.assertIn("configuration OK; myproj.wsgi:application imports", result.stdout)
 
 
 if __name__ == "__main__":
