@@ -95,15 +95,31 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   return out;
 }
 
+// The binary as it was invoked, symlinks unresolved, so that USR2 finds whatever is at
+// that path now (a replaced file, or a "current" symlink switched to a new release).
+std::string invokedPath(const std::string& arg0, const std::string& directory) {
+  if (arg0.find('/') != std::string::npos) {
+    return arg0.front() == '/' ? arg0 : directory + "/" + arg0;
+  }
+  for (const std::string& dir : split(variable("PATH"), ':')) {
+    const std::string candidate = (dir.empty() ? directory : dir) + "/" + arg0;
+    if (::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+  }
+  char path[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof(path) - 1);
+  return std::string(path, n > 0 ? static_cast<size_t>(n) : 0);
+}
+
 }  // namespace
 
 LaunchContext LaunchContext::capture(int argc, char** argv) {
   LaunchContext c;
   char path[PATH_MAX];
-  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof(path) - 1);
-  c.executable.assign(path, n > 0 ? static_cast<size_t>(n) : 0);
   c.argv.assign(argv, argv + argc);
   c.directory = ::getcwd(path, sizeof(path)) != nullptr ? path : "/";
+  c.executable = invokedPath(argc > 0 ? argv[0] : "", c.directory);
   for (char** e = environ; *e != nullptr; ++e) {
     c.environment.emplace_back(*e);
   }

@@ -2,7 +2,8 @@
 // (USR2) that passes its own on.
 //
 // USR2: the master forks a child that executes the binary again, from the path the master
-// was started from (a binary replaced there since is the new one), with the master's
+// was started from, symlinks unresolved (a binary replaced there since, or a symlink that
+// now points to a new release, is the new one), with the master's
 // original arguments, environment and working directory, plus
 //   APPSERVER_FD=3,4    the listening descriptors, left open across exec
 //   APPSERVER_PID=N     the old master, which goes on serving until it is told to stop.
@@ -27,7 +28,7 @@ namespace appserver::server {
 
 // The process as the shell or service manager started it, kept for USR2.
 struct LaunchContext {
-  std::string executable;                // absolute path of the running binary
+  std::string executable;                // the binary's path as invoked (argv[0], or $PATH's)
   std::vector<std::string> argv;         // argv as given
   std::string directory;                 // working directory before --chdir
   std::vector<std::string> environment;  // KEY=VALUE entries before -e

@@ -181,6 +181,20 @@ def run_to_exit(argv, timeout=10.0, env=None, cwd=None):
                                        stderr.decode(errors="replace"))
 
 
+def pid_from_file(path, timeout=10.0):
+    """The pid in pid file `path`, waiting up to `timeout` seconds for it (a daemon writes
+    it after the command that started it has returned). Raises AssertionError without it."""
+    def read():
+        try:
+            return int(Path(path).read_text())
+        except (OSError, ValueError):  # not there yet, or being written
+            return None
+    pid = wait_until(read, timeout)
+    if pid is None:
+        raise AssertionError(f"no pid in {path} after {timeout} s")
+    return pid
+
+
 def stop_process(pid, timeout=10.0):
     """TERMs process `pid`, which need not be a child of the test (a daemon, a master started
     by USR2), and waits up to `timeout` seconds for it to go; then KILLs its process group.

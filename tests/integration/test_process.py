@@ -79,7 +79,7 @@ class DaemonTest(ProcessTestCase):
             "--pid", str(pidfile), "--error-logfile", str(error_log), "wsgi"),
             env=harness.clean_env(), cwd=self.dir)
         self.assertEqual((result.returncode, result.stdout, result.stderr), (0, "", ""))
-        master = int(pidfile.read_text())
+        master = harness.pid_from_file(pidfile)
         self.addCleanup(harness.stop_process, master)
         harness.wait_for_workers(master, 1)
         self.assertNotEqual(os.getsid(master), os.getsid(0), "still in the caller's session")
@@ -105,9 +105,8 @@ class DaemonTest(ProcessTestCase):
         result = harness.run_to_exit(harness.server_command(
             "--daemon", "--bind", f"{harness.HOST}:{port}", "--chdir", str(OPERATIONS),
             "--pid", str(pidfile), "wsgi"), env=harness.clean_env())
-        self.addCleanup(lambda: pidfile.exists() and harness.stop_process(
-            int(pidfile.read_text())))
         self.assertEqual(result.returncode, 0, result)
+        self.addCleanup(harness.stop_process, harness.pid_from_file(pidfile))
         self.assertIn("--daemon: the error log goes to stderr, which is /dev/null once "
                       "detached; give --error-logfile FILE", result.stderr)
 
@@ -183,15 +182,28 @@ class UserTest(ProcessTestCase):
                 self.assertEqual(result.returncode, 2, result)
                 self.assertIn(f"{option} {name}: no such", result.stderr)
 
+class UnprivilegedUserTest(ProcessTestCase):
     def test_a_master_that_is_not_root_cannot_switch(self):
-        result = harness.run_to_exit(
-            ["setpriv", f"--reuid={NOBODY.pw_uid}", f"--regid={NOBODY.pw_gid}",
-             "--clear-groups", *harness.server_command(
-                 "--user", "root", "--bind", f"{harness.HOST}:{harness.free_port()}",
-                 "--chdir", str(OPERATIONS), "wsgi")], env=harness.clean_env())
+        # As root the test runs the server as nobody (setpriv), else as itself.
+        unprivileged = ([] if os.geteuid() != 0 else
+                        ["setpriv", f"--reuid={NOBODY.pw_uid}", f"--regid={NOBODY.pw_gid}",
+                         "--clear-groups"])
+        result = harness.run_to_exit([*unprivileged, *harness.server_command(
+            "--user", "root", "--bind", f"{harness.HOST}:{harness.free_port()}", "--chdir",
+            str(OPERATIONS), "wsgi")], env=harness.clean_env())
         self.assertEqual(result.returncode, 2, result)
         self.assertIn("only a master started as root can run its workers as another user",
                       result.stderr)
+
+    def test_a_master_that_is_not_root_may_name_itself(self):
+        me = pwd.getpwuid(os.geteuid() if os.geteuid() != 0 else NOBODY.pw_uid).pw_name
+        unprivileged = ([] if os.geteuid() != 0 else
+                        ["setpriv", f"--reuid={NOBODY.pw_uid}", f"--regid={NOBODY.pw_gid}",
+                         "--clear-groups"])
+        result = harness.run_to_exit([*unprivileged, *harness.server_command(
+            "--user", me, "--chdir", str(OPERATIONS), "--check-config", "wsgi")],
+            env=harness.clean_env())
+        self.assertEqual(result.returncode, 0, result)
 
 
 class UmaskTest(ProcessTestCase):
@@ -285,7 +297,7 @@ class ConfigFileTest(ProcessTestCase):
         result = harness.run_to_exit(harness.server_command(
             "-c", str(config), "--chdir", str(OPERATIONS), "wsgi"), env=harness.clean_env())
         self.assertEqual(result.returncode, 0, result)
-        master = int((self.dir / "app.pid").read_text())
+        master = harness.pid_from_file(self.dir / "app.pid")
         self.addCleanup(harness.stop_process, master)
         harness.wait_for_workers(master, 1)
         self.assertNotEqual(os.getsid(master), os.getsid(0))

@@ -1,7 +1,8 @@
 """test_upgrade.py: deploys that replace the master, and HUP, under load.
 
 USR2 starts a new master from the binary at the path the old one was started from (a
-binary replaced there is the new one) on the inherited sockets; the old master's pid file
+binary replaced there, or a release symlink switched, is the new one) on the inherited
+sockets; the old master's pid file
 becomes FILE.oldbin; both serve until the old master gets TERM, or WINCH (its workers stop,
 daemonized masters only) and QUIT. A new master that fails leaves the old one serving
 with its pid file restored; WINCH, HUP to the old master and QUIT to the new one roll an
@@ -120,6 +121,20 @@ class Usr2Test(UpgradeTestCase):
         self.assertEqual(os.stat(f"/proc/{new}/exe").st_ino, os.stat(binary).st_ino)
         self.assertTrue(os.readlink(f"/proc/{server.process.pid}/exe").endswith("(deleted)"))
 
+    def test_usr2_follows_a_switched_release_symlink(self):
+        releases = [self.dir / "release-1", self.dir / "release-2"]
+        for release in releases:
+            release.mkdir()
+            shutil.copy2(harness.server_binary(), release / "appserver")
+        current = self.dir / "current"
+        current.symlink_to(releases[0])
+        server = self.start(workers=1, binary=current / "appserver")
+        switched = self.dir / "current.new"
+        switched.symlink_to(releases[1])
+        os.replace(switched, current)  # a deploy switches the link atomically
+        new = self.usr2(server.process.pid, workers=1)
+        self.assertEqual(os.readlink(f"/proc/{new}/exe"), str(releases[1] / "appserver"))
+
     def test_a_new_master_that_fails_leaves_the_old_one_serving(self):
         binary = self.dir / "appserver"
         shutil.copy2(harness.server_binary(), binary)
@@ -160,7 +175,7 @@ class DaemonUpgradeTest(UpgradeTestCase):
         argv, port = self.command("--daemon", "--error-logfile", str(self.dir / "error.log"))
         result = harness.run_to_exit(argv, env=harness.clean_env())
         self.assertEqual(result.returncode, 0, result)
-        master = self.pid_in(self.pidfile)
+        master = harness.pid_from_file(self.pidfile)
         self.addCleanup(harness.stop_process, master)
         harness.wait_for_workers(master, 2)
         return master, harness.Server([], port)  # the Server only to connect to the port

@@ -142,21 +142,41 @@ TEST_F(SocketHandoverTest, NothingInheritedWithoutVariables) {
   EXPECT_EQ(takeInheritedListeners({}).source, InheritedListeners::Source::None);
 }
 
-TEST(LaunchContext, CapturesArgvDirectoryEnvironmentAndTheBinary) {
-  char arg0[] = "appserver";
+// LaunchContext::capture for argv[0] = arg0.
+LaunchContext captureWith(const char* arg0) {
+  std::string first = arg0;
   char arg1[] = "--workers";
   char arg2[] = "2";
-  char* argv[] = {arg0, arg1, arg2, nullptr};
+  char* argv[] = {first.data(), arg1, arg2, nullptr};
+  return LaunchContext::capture(3, argv);
+}
+
+TEST(LaunchContext, CapturesArgvDirectoryAndEnvironment) {
   ::setenv("APPSERVER_TEST_LAUNCH", "yes", 1);
-  const LaunchContext c = LaunchContext::capture(3, argv);
+  const LaunchContext c = captureWith("/opt/app/current/bin/appserver");
   ::unsetenv("APPSERVER_TEST_LAUNCH");
-  EXPECT_EQ(c.argv, (std::vector<std::string>{"appserver", "--workers", "2"}));
+  EXPECT_EQ(c.argv, (std::vector<std::string>{"/opt/app/current/bin/appserver", "--workers",
+                                              "2"}));
   char cwd[4096];
   EXPECT_EQ(c.directory, ::getcwd(cwd, sizeof(cwd)));
   EXPECT_NE(std::find(c.environment.begin(), c.environment.end(), "APPSERVER_TEST_LAUNCH=yes"),
             c.environment.end());
-  EXPECT_TRUE(c.executable.starts_with("/"));
-  EXPECT_TRUE(c.executable.ends_with("appserver_server_tests")) << c.executable;
+}
+
+TEST(LaunchContext, KeepsTheBinaryPathAsInvoked) {
+  // Symlinks stay unresolved: a "current" link switched to a new release is followed.
+  EXPECT_EQ(captureWith("/opt/app/current/bin/appserver").executable,
+            "/opt/app/current/bin/appserver");
+  char cwd[4096];
+  EXPECT_EQ(captureWith("build/appserver").executable,
+            std::string(::getcwd(cwd, sizeof(cwd))) + "/build/appserver");
+  const char* path = ::getenv("PATH");
+  const std::string saved = path != nullptr ? path : "";
+  ::setenv("PATH", "/nonexistent:/bin", 1);
+  EXPECT_EQ(captureWith("sh").executable, "/bin/sh");  // found on $PATH
+  ::setenv("PATH", "/nonexistent", 1);
+  EXPECT_TRUE(captureWith("no-such-binary").executable.ends_with("appserver_server_tests"));
+  ::setenv("PATH", saved.c_str(), 1);
 }
 
 }  // namespace
