@@ -30,6 +30,10 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kBootWindow = std::chrono::seconds(1);  // a death this soon counts as a boot failure
 constexpr int kMaxQuickDeaths = 5;
+constexpr int kPollMs = 1000;
+// While a worker boots the master looks more often: a worker that dropped to --user may
+// not signal a root master that it is ready (kill() needs the same user).
+constexpr int kBootPollMs = 50;
 constexpr size_t kScoreboardSlots = 2048;  // --workers tops out at 1024; HUP briefly doubles it
 constexpr int kHandledSignals[] = {SIGTERM, SIGINT,  SIGQUIT, SIGHUP,  SIGTTIN,
                                    SIGTTOU, SIGCHLD, SIGUSR1, SIGUSR2, SIGWINCH};
@@ -120,7 +124,7 @@ int Master::run() {
   logAt(LogLevel::Info, "Using worker: {}", config_.threads > 1 ? "threads" : "sync");
   maintainWorkers();
   while (halt_status_ < 0) {
-    for (int signum : waitForSignals(1000)) {
+    for (int signum : waitForSignals(workersBooting() ? kBootPollMs : kPollMs)) {
       handleSignal(signum);
     }
     reap();
@@ -143,6 +147,15 @@ int Master::run() {
   pid_file_.remove();
   logAt(LogLevel::Info, "Shutting down: Master");
   return halt_status_;
+}
+
+bool Master::workersBooting() const {
+  for (const auto& [pid, info] : workers_) {
+    if (!info.slot->ready.load()) {
+      return true;
+    }
+  }
+  return false;
 }
 
 int Master::activeWorkers() const {

@@ -88,6 +88,7 @@ class Master {
   // Stops every worker (graceful: TERM, else QUIT) and waits, KILLing after the timeout.
   void stopWorkers(bool graceful);
   int activeWorkers() const;
+  bool workersBooting() const;
 
   const Config& config_;
   std::vector<Listener>& listeners_;
