@@ -107,10 +107,10 @@ void Master::installSignals() {
 
 int Master::run() {
   installSignals();
-  pid_file_.write();
   if (const std::string error = giveLogFiles(); !error.empty()) {
     throw ConfigError(error);
   }
+  pid_file_.write();
   ProcessTitle::set("appserver: master [" + name_ + "]");
   logAt(LogLevel::Info, "Starting appserver 0.1.0");
   if (context_.predecessor != 0) {
