@@ -10,13 +10,14 @@ JOBS    := $(shell nproc)
 SUDO    := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 DJANGO  := examples/django
 
-# Debian packages for building and testing (wrk: for the test of the load-test harness);
+# Debian packages for building and testing (wrk: for the test of the load-test harness;
+# systemd: systemd-socket-activate and systemd-analyze for test_systemd.py);
 # bench-deps adds the load-test peers.
 PACKAGES := build-essential cmake pkg-config clang \
   libuv1-dev node-llhttp pybind11-dev python3-dev libssl-dev libcurl4-openssl-dev ca-certificates \
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev \
   python3-django python3-djangorestframework python3-djangorestframework-simplejwt \
-  curl openssl nginx-light wrk
+  curl openssl nginx-light wrk systemd
 BENCH_PACKAGES := wrk nginx-light gunicorn uwsgi uwsgi-plugin-python3 python3-waitress \
   python3-matplotlib linux-perf valgrind
 
