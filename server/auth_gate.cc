@@ -98,6 +98,12 @@ bool AuthGate::needsToken(std::string_view path) const {
   return false;
 }
 
+bool AuthGate::protectsExplicitly(std::string_view path) const {
+  const std::string decoded = embed::decodePath(path);
+  return std::any_of(config_.protect.begin(), config_.protect.end(),
+                     [&](const std::string& prefix) { return decoded.starts_with(prefix); });
+}
+
 int AuthGate::findTokens(const HttpRequest& request, std::string_view& token) const {
   int found = 0;
   for (const embed::HeaderView& h : request.headers) {

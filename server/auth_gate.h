@@ -59,6 +59,11 @@ class AuthGate {
   // @param now seconds since the Unix epoch
   Decision check(const HttpRequest& request, int64_t now);
 
+  // Whether a --jwt-protect prefix names the (raw) path; an empty --jwt-protect list, which
+  // protects every path, names none. Paths the server answers itself (--static) go through
+  // check() only then.
+  bool protectsExplicitly(std::string_view path) const;
+
   // Master, once a second: reloads changed key files and denylist, fetches a due JWKS.
   void poll() { store_.poll(); }
   // Master, on HUP before forking new workers: re-reads every key source and the denylist;

@@ -216,6 +216,16 @@ void applyDefaults(Config& c) {
   }
 }
 
+// What the worker answers itself, without Python (server/static_files.h, connection.cc).
+void addWorkerAnswerOptions(CLI::App& cli, Config& c) {
+  repeatable(cli.add_option("--static", c.static_dirs,
+                            "URL_PREFIX=DIR: serve the files below DIR under URL_PREFIX "
+                            "without Python, e.g. /static/=STATIC_ROOT (repeatable)"));
+  cli.add_option("--health-path", c.health_path,
+                 "Path answered 200 by the worker itself, without Python or JWT (probes)")
+      ->check([](const std::string& v) { return v.starts_with('/') ? "" : "expected /PATH"; });
+}
+
 // Every option, bound to config.
 void addAllOptions(CLI::App& cli, Config& config) {
   cli.set_version_flag("-v,--version", kVersion);
@@ -229,6 +239,7 @@ void addAllOptions(CLI::App& cli, Config& config) {
   addProcessOptions(cli, config);
   addLimitOptions(cli, config);
   addLogOptions(cli, config);
+  addWorkerAnswerOptions(cli, config);
   addJwtServerOptions(cli, config.jwt);
   takeLastValues(cli);
 }

@@ -75,6 +75,8 @@ struct Config {
   std::string group;  // the workers' group; "" = the user's primary group
   int umask = 0;      // mask for the Unix socket files created (Gunicorn's default 0)
   std::string name;   // in process titles, "appserver: master [NAME]"; "" = the app
+  std::vector<std::string> static_dirs;  // --static URL_PREFIX=DIR (server/static_files.h)
+  std::string health_path;               // answered 200 by the worker itself; "" = none
   JwtConfig jwt;
 };
 

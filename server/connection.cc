@@ -14,6 +14,7 @@
 #include "check.h"
 #include "listener.h"
 #include "log.h"
+#include "static_files.h"
 #include "worker.h"
 
 namespace appserver::server {
@@ -226,6 +227,20 @@ void Connection::dispatch() {
   url_scheme_ = "http";
   client_addr_ = remote_addr_;
   worker_.forwarded().apply(parser_.request(), remote_addr_, url_scheme_, client_addr_);
+  const HttpRequest& r = parser_.request();
+  if (!worker_.config().health_path.empty() && r.path == worker_.config().health_path) {
+    answerHealth();
+    return;
+  }
+  if (const StaticFiles* files = worker_.staticFiles(); files != nullptr && files->covers(r.path)) {
+    // Static files are public, as with WhiteNoise (which serves them before Django's auth
+    // runs), unless a --jwt-protect prefix names them.
+    const AuthGate* gate = worker_.authGate();
+    if (gate == nullptr || !gate->protectsExplicitly(r.path) || admit()) {
+      serveStatic();
+    }
+    return;
+  }
   if (!admit()) {
     return;
   }
@@ -262,11 +277,42 @@ bool Connection::admit() {
 
 void Connection::answer(int status, std::string response) {
   framing_ = ResponseFraming{.status = status, .send_body = false, .close = close_after_};
-  body_sent_ = response.size() - (response.find("\r\n\r\n") + 4);  // for the access log
+  const size_t head_size = response.find("\r\n\r\n") + 4;
+  if (parser_.request().method == "HEAD") {
+    response.resize(head_size);  // the head announces the body a GET would get, nothing more
+  }
+  body_sent_ = response.size() - head_size;  // for the access log
   out_ = std::move(response);
   if (refusing_) {
     logAccess(status);  // now: the refused request never reaches finishResponse()
   }
+  write({out_});
+}
+
+void Connection::answerHealth() {
+  const std::string_view method = parser_.request().method;
+  if (method != "GET" && method != "HEAD") {
+    answer(405, serverResponse(405, "text/plain; charset=utf-8", "405 Method Not Allowed\n",
+                               {{"Allow", "GET, HEAD"}}, close_after_));
+    return;
+  }
+  answer(200, serverResponse(200, "text/plain; charset=utf-8", "OK\n",
+                             {{"Cache-Control", "no-store"}}, close_after_));
+}
+
+void Connection::serveStatic() {
+  StaticAnswer a = worker_.staticFiles()->answer(parser_.request(), close_after_);
+  if (!a.file) {
+    answer(a.status, std::move(a.head));
+    return;
+  }
+  framing_ = ResponseFraming{.status = a.status, .close = close_after_, .length = a.length};
+  body_sent_ = 0;
+  static_file_ = std::move(a.file);
+  file_fd_ = static_file_.get();
+  file_offset_ = a.offset;
+  file_left_ = a.length;
+  out_ = std::move(a.head);
   write({out_});
 }
 
@@ -324,7 +370,8 @@ void Connection::respond() {
     if (!framing_.bad_length) {
       close_after_ = close_after_ || framing_.close;
       body_sent_ = 0;
-      file_offset_ = file.offset;
+      file_fd_ = file.fd;
+    file_offset_ = file.offset;
       file_left_ = file.fd >= 0 && framing_.send_body
                        ? std::min(file.length, framing_.length >= 0 ? framing_.length : file.length)
                        : 0;
@@ -427,7 +474,7 @@ void Connection::handleWriteDone(int status) {
 }
 
 void Connection::sendFile() {
-  const int file = call_.file().fd;
+  const int file = file_fd_;
   uv_os_fd_t sock = -1;
   uv_fileno(reinterpret_cast<uv_handle_t*>(stream()), &sock);
   while (file_left_ > 0) {
@@ -478,6 +525,7 @@ void Connection::finishResponse() {
   logAccess(framing_.status);
   worker_.requestDone();
   call_.reset();
+  static_file_.reset();
   parser_.next();
   served_one_ = true;
   continue_sent_ = false;

@@ -4,8 +4,9 @@
 // each complete request (head and whole body) goes to the AppRunner, and the response is
 // written back: head and first body bytes in one writev, then more body as fast as the
 // client reads it (the app's iterable is pulled only after the previous write finished),
-// or a file with sendfile. One request at a time, in order; pipelined bytes wait in
-// pending_. Owns its socket handle and its timer and deletes itself in the last close
+// or a file with sendfile. The --health-path and --static prefixes are answered here
+// without the app (and, unless --jwt-protect names a static prefix, without the JWT gate).
+// One request at a time, in order; pipelined bytes wait in pending_. Owns its socket handle and its timer and deletes itself in the last close
 // callback (docs/architecture.md#ownership).
 // Thread: the worker's loop thread, except runJob(), which runs where the AppRunner says.
 #pragma once
@@ -20,6 +21,7 @@
 #include "embed/wsgi_app.h"
 #include "http_parser.h"
 #include "http_response.h"
+#include "unique_fd.h"
 
 namespace appserver::server {
 
@@ -68,6 +70,10 @@ class Connection : public AppJob {
   bool admit();
   // Sends a complete response the server made, then goes on as after any response.
   void answer(int status, std::string response);
+  // --health-path: 200 for GET and HEAD, 405 otherwise.
+  void answerHealth();
+  // A path under a --static prefix: the StaticFiles answer, its file sent with sendfile.
+  void serveStatic();
   void respond();
   void sendMore();
   void sendFile();
@@ -113,6 +119,8 @@ class Connection : public AppJob {
   std::string out_body_;  // body bytes of the write in flight (taken from the call)
   ResponseFraming framing_;
   uint64_t body_sent_ = 0;  // body bytes sent for the current response
+  int file_fd_ = -1;       // the file sendFile() sends: the app's file_wrapper, or static_file_
+  UniqueFd static_file_;  // the --static file of the current response
   int64_t file_offset_ = 0;
   int64_t file_left_ = 0;
   std::chrono::steady_clock::time_point started_;

@@ -28,16 +28,15 @@ bool isHopByHop(std::string_view name) {
 // "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n", formatted at most once a second.
 std::string_view dateHeader() {
   static thread_local time_t cached_at = 0;
-  static thread_local char line[64];
-  static thread_local size_t len = 0;
+  static thread_local std::string line;
   const time_t now = ::time(nullptr);
   if (now != cached_at) {
-    tm gmt{};
-    ::gmtime_r(&now, &gmt);
-    len = ::strftime(line, sizeof(line), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &gmt);
+    line = "Date: ";
+    appendHttpDate(line, now);
+    line.append("\r\n");
     cached_at = now;
   }
-  return {line, len};
+  return line;
 }
 
 // A Content-Length value as RFC 9110 8.6 allows it; -1 when malformed.
@@ -107,18 +106,28 @@ ResponseFraming buildHead(std::string& out, const HttpRequest& request, const em
 
 std::string_view reasonPhrase(int status) {
   switch (status) {
+    case 200:
+      return "OK";
+    case 206:
+      return "Partial Content";
+    case 304:
+      return "Not Modified";
     case 400:
       return "Bad Request";
     case 401:
       return "Unauthorized";
     case 404:
       return "Not Found";
+    case 405:
+      return "Method Not Allowed";
     case 408:
       return "Request Timeout";
     case 413:
       return "Content Too Large";
     case 414:
       return "URI Too Long";
+    case 416:
+      return "Range Not Satisfiable";
     case 417:
       return "Expectation Failed";
     case 431:
@@ -138,15 +147,32 @@ std::string_view reasonPhrase(int status) {
   }
 }
 
+void appendHttpDate(std::string& out, time_t t) {
+  tm gmt{};
+  ::gmtime_r(&t, &gmt);
+  char text[40];
+  out.append(text, ::strftime(text, sizeof(text), "%a, %d %b %Y %H:%M:%S GMT", &gmt));
+}
+
+void appendServerHead(std::string& out, int status, std::string_view fields, int64_t length,
+                      bool close) {
+  fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} {}\r\n", status, reasonPhrase(status));
+  out.append(kServerHeader).append(dateHeader()).append(fields);
+  if (length >= 0) {
+    fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", length);
+  }
+  out.append(close ? "Connection: close\r\n\r\n" : "\r\n");
+}
+
 std::string serverResponse(int status, std::string_view content_type, std::string_view body,
                            const HeaderList& extra, bool close) {
-  std::string out = fmt::format("HTTP/1.1 {} {}\r\n", status, reasonPhrase(status));
-  out.append(kServerHeader).append(dateHeader());
+  std::string fields;
   for (const auto& [name, value] : extra) {
-    out.append(name).append(": ").append(value).append("\r\n");
+    fields.append(name).append(": ").append(value).append("\r\n");
   }
-  fmt::format_to(std::back_inserter(out), "Content-Type: {}\r\nContent-Length: {}\r\n{}\r\n",
-                 content_type, body.size(), close ? "Connection: close\r\n" : "");
+  fields.append("Content-Type: ").append(content_type).append("\r\n");
+  std::string out;
+  appendServerHead(out, status, fields, static_cast<int64_t>(body.size()), close);
   out.append(body);
   return out;
 }

@@ -7,6 +7,8 @@
 // Thread: the worker's loop thread.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -40,6 +42,15 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 // Connection: close when close is set.
 std::string serverResponse(int status, std::string_view content_type, std::string_view body,
                            const HeaderList& extra, bool close);
+
+// Appends the head of a response the server makes itself: the status line, Server, Date,
+// fields (complete "Name: value\r\n" lines), Content-Length when length >= 0,
+// Connection: close when close is set, and the blank line.
+void appendServerHead(std::string& out, int status, std::string_view fields, int64_t length,
+                      bool close);
+
+// Appends t (seconds since the epoch) as an IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
+void appendHttpDate(std::string& out, time_t t);
 
 // serverResponse() with a short text body naming the status (errors).
 std::string simpleResponse(int status, bool close);

@@ -24,6 +24,7 @@
 #include "privileges.h"
 #include "process_title.h"
 #include "socket_handover.h"
+#include "static_files.h"
 
 namespace {
 
@@ -90,6 +91,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     applyEnvironment(config);
+    StaticFiles::open(config.static_dirs);  // a bad --static stops here; workers reopen DIR
     Log::open(config);
     for (const std::string& name : config.unsupported) {
       logAt(LogLevel::Warning, "{}: Gunicorn setting '{}' is not supported by appserver; ignored",

@@ -102,6 +102,12 @@ int Worker::run() {
   slot_.heartbeat_ms.store(Scoreboard::nowMs());  // the import may have taken a while
   uv_loop_init(&loop_);
   runner_ = std::make_unique<AppRunner>(&loop_, config_.threads);
+  try {
+    static_files_ = StaticFiles::open(config_.static_dirs);  // afresh: DIR may be a new one
+  } catch (const ConfigError& e) {
+    logAt(LogLevel::Error, "{}", e.what());
+    return kExitBootError;
+  }
   if (!listen()) {
     return kExitBootError;
   }

@@ -22,6 +22,7 @@
 #include "http_parser.h"
 #include "listener.h"
 #include "scoreboard.h"
+#include "static_files.h"
 
 namespace appserver::server {
 
@@ -51,6 +52,8 @@ class Worker {
   embed::WsgiApp& app() { return *app_; }
   AppRunner& runner() { return *runner_; }
   AuthGate* authGate() { return gate_; }
+  // The --static mounts, or null when there are none.
+  const StaticFiles* staticFiles() const { return static_files_.get(); }
   const ForwardedPolicy& forwarded() const { return forwarded_; }
   bool stopping() const { return stopping_; }
   // A response is complete: counts it toward --max-requests.
@@ -91,6 +94,7 @@ class Worker {
   uv_timer_t deadline_{};
   std::vector<char> read_buffer_;
   std::unordered_set<Connection*> connections_;
+  std::unique_ptr<StaticFiles> static_files_;
   std::unique_ptr<embed::WsgiApp> app_;
   std::unique_ptr<AppRunner> runner_;
   bool stopping_ = false;

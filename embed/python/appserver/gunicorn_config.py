@@ -46,10 +46,13 @@ OPTIONS = {
     "errorlog": "--error-logfile",
     "loglevel": "--log-level",
     "pythonpath": "--pythonpath",
+    # appserver's own settings, which Gunicorn lacks
+    "static": "--static",  # {"/static/": STATIC_ROOT}, or ["/static/=DIR", ...]
+    "health_path": "--health-path",
 }
 FLAGS = {"check_config": "--check-config", "print_config": "--print-config",
          "daemon": "--daemon"}
-LISTS = {"bind", "raw_env"}  # one option per item
+LISTS = {"bind", "raw_env", "static"}  # one option per item
 JOINED = {"forwarded_allow_ips", "pythonpath"}  # a list becomes one comma-separated value
 
 # Gunicorn settings appserver does not implement, with Gunicorn's defaults: a file that
@@ -86,6 +89,8 @@ def _arguments(name, value):
     if value is None:
         return []
     if name in LISTS:
+        if isinstance(value, dict):
+            value = [f"{key}={item}" for key, item in value.items()]
         items = [value] if isinstance(value, str) else list(value)
         return [arg for item in items for arg in (option, str(item))]
     if name in JOINED and not isinstance(value, str):
