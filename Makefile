@@ -69,14 +69,18 @@ test-asan: deps
 	tests/sanitizers/run.sh ctest $(BUILD_ASAN) -j $(JOBS) --timeout 600
 
 demo: build
-	cd $(DJANGO) && $(PY) manage.py migrate --noinput && $(PY) manage.py ensure_demo_user
+	cd $(DJANGO) && $(PY) manage.py migrate --noinput && $(PY) manage.py ensure_demo_user && \
+	  $(PY) manage.py collectstatic --noinput --verbosity 0
 	@echo
 	@echo "appserver is serving the example Django project on http://127.0.0.1:8000 (Ctrl-C stops it)."
 	@echo "Get a token, then call the protected endpoint with it:"
 	@echo "  TOKEN=\$$(curl -s -X POST -d 'username=demo&password=demo-password' http://127.0.0.1:8000/api/token/ | $(PY) -c 'import json,sys; print(json.load(sys.stdin)[\"access\"])')"
 	@echo "  curl -H \"Authorization: Bearer \$$TOKEN\" http://127.0.0.1:8000/api/protected/"
+	@echo "Static files and the health check are answered without Python:"
+	@echo "  curl -I http://127.0.0.1:8000/static/api/hello.txt; curl http://127.0.0.1:8000/healthz"
 	@echo
-	exec $(BUILD)/appserver --workers 4 --bind 127.0.0.1:8000 --chdir $(DJANGO) myproj.wsgi:application
+	exec $(BUILD)/appserver --workers 4 --bind 127.0.0.1:8000 --chdir $(DJANGO) \
+	  --static /static/=staticfiles --health-path /healthz myproj.wsgi:application
 
 clean:
 	rm -rf $(BUILD)

@@ -3,10 +3,11 @@ from django.conf import settings
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-# With DEBUG off Django serves no static files by itself. Until appserver's own static file
-# server takes over (an open issue), Django's simple `serve` view hands out the api app's
-# files straight from its static folder, so no collectstatic step is needed to run the demo.
-# The URLs are the ones `collectstatic` would give the same files under STATIC_ROOT.
+# With DEBUG off Django serves no static files by itself. `make demo` runs collectstatic and
+# lets appserver serve STATIC_ROOT (--static /static/=staticfiles), so these requests never
+# reach Django. Without --static, Django's simple `serve` view hands out the api app's files
+# straight from its static folder under the same URLs, so the project also runs (and its
+# end-to-end tests pass through the app) without a collectstatic step.
 urlpatterns = [
     path("api/", include("api.urls")),
     re_path(
