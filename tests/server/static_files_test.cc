@@ -17,12 +17,19 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "config.h"
 #include "http_parser.h"
 
 namespace appserver::server {
+
+// Names a confinement in test names and failure messages (found by argument lookup).
+void PrintTo(StaticFiles::Confinement confinement, std::ostream* os) {
+  *os << (confinement == StaticFiles::Confinement::Beneath ? "Beneath" : "RealPath");
+}
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -274,7 +281,7 @@ TEST_P(StaticFilesTest, PicksTheLongestPrefix) {
 INSTANTIATE_TEST_SUITE_P(Confinements, StaticFilesTest,
                          testing::Values(Confinement::Beneath, Confinement::RealPath),
                          [](const testing::TestParamInfo<Confinement>& info) {
-                           return info.param == Confinement::Beneath ? "Beneath" : "RealPath";
+                           return testing::PrintToString(info.param);
                          });
 
 TEST(StaticFilesOpen, ReturnsNullWithoutMounts) { EXPECT_EQ(StaticFiles::open({}), nullptr); }
