@@ -78,8 +78,12 @@ class UpgradeTestCase(unittest.TestCase):
 
     def workers_of(self, master):
         """The children of `master` that are workers (not a new master it started)."""
-        return {pid for pid in harness.child_pids(master)
-                if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes()}
+        def is_worker(pid):
+            try:
+                return b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:  # it has just exited
+                return False
+        return set(filter(is_worker, harness.child_pids(master)))
 
 
 class Usr2Test(UpgradeTestCase):
