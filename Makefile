@@ -4,6 +4,7 @@
 #   make test-asan   the same suite built with ASan + UBSan into build-asan (docs/security.md)
 #   make bench  load-test appserver against runserver, Gunicorn, uWSGI, waitress and nginx
 #               (about 8 minutes) and regenerate docs/benchmarks.md from the results
+#   make fuzz   build the libFuzzer targets with clang into build-fuzz, run each FUZZ_SECONDS
 PY      := /usr/bin/python3
 BUILD   := build
 JOBS    := $(shell nproc)
@@ -11,22 +12,25 @@ SUDO    := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 DJANGO  := examples/django
 
 # Debian packages for building and testing (wrk: for the test of the load-test harness;
-# systemd: systemd-socket-activate and systemd-analyze for test_systemd.py);
+# systemd: systemd-socket-activate and systemd-analyze for test_systemd.py; libclang-rt-14-dev:
+# libFuzzer for make fuzz);
 # bench-deps adds the load-test peers.
 PACKAGES := build-essential cmake pkg-config clang \
   libuv1-dev node-llhttp pybind11-dev python3-dev libssl-dev libcurl4-openssl-dev ca-certificates \
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev \
   python3-django python3-djangorestframework python3-djangorestframework-simplejwt \
-  curl openssl nginx-light wrk systemd
+  curl openssl nginx-light wrk systemd libclang-rt-14-dev
 BENCH_PACKAGES := wrk nginx-light gunicorn uwsgi uwsgi-plugin-python3 python3-waitress \
   python3-matplotlib linux-perf valgrind
 
 BUILD_ASAN   := build-asan
+BUILD_FUZZ   := build-fuzz
+FUZZ_SECONDS ?= 60
 BENCH_SECONDS ?= 2
 BENCH_ROUNDS  ?= 3
 BENCH_ARGS    ?=
 
-.PHONY: all deps bench-deps build test test-asan bench demo clean
+.PHONY: all deps bench-deps build test test-asan fuzz bench demo clean
 
 all: build
 
@@ -67,6 +71,13 @@ test-asan: deps
 	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAPPSERVER_SANITIZE=ON
 	tests/sanitizers/run.sh build $(BUILD_ASAN) -j $(JOBS)
 	tests/sanitizers/run.sh ctest $(BUILD_ASAN) -j $(JOBS) --timeout 600
+
+# libFuzzer needs clang; fuzz/CMakeLists.txt instruments every library of the project.
+fuzz: deps
+	cmake -S fuzz -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzzers
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(BUILD_FUZZ)
 
 demo: build
 	cd $(DJANGO) && $(PY) manage.py migrate --noinput && $(PY) manage.py ensure_demo_user && \
