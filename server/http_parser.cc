@@ -59,6 +59,7 @@ struct ParserCallbacks {
   static int onHeaderValue(llhttp_t* p, const char* at, size_t n) {
     return owner(p).handleValue({at, n});
   }
+  static int onHeaderFieldComplete(llhttp_t* p) { return owner(p).handleFieldComplete(); }
   static int onHeaderValueComplete(llhttp_t* p) {
     owner(p).in_value_ = true;  // also for an empty value, which has no on_header_value
     return HPE_OK;
@@ -89,6 +90,7 @@ HttpParser::HttpParser(const HttpLimits& limits, uint64_t body_memory_limit, std
   settings_.on_url = ParserCallbacks::onUrl;
   settings_.on_header_field = ParserCallbacks::onHeaderField;
   settings_.on_header_value = ParserCallbacks::onHeaderValue;
+  settings_.on_header_field_complete = ParserCallbacks::onHeaderFieldComplete;
   settings_.on_header_value_complete = ParserCallbacks::onHeaderValueComplete;
   settings_.on_headers_complete = ParserCallbacks::onHeadersComplete;
   settings_.on_body = ParserCallbacks::onBody;
@@ -148,8 +150,8 @@ HttpParser::Result HttpParser::execute(std::string_view data, size_t& consumed) 
       tail_[1] = data[i];
     }
     if (rc == HPE_OK) {
-      if (in_message_ && url_len_ == 0 && method_text_.size() <= kMaxMethod) {
-        method_text_.append(data);  // a method cut by the read boundary, for classifyMethod()
+      if (in_message_ && url_len_ == 0) {
+        appendMethodText(data);  // a method cut by the read boundary, for classifyMethod()
       }
       return Result::NeedMore;
     }
@@ -186,20 +188,27 @@ HttpParser::Result HttpParser::execute(std::string_view data, size_t& consumed) 
 // llhttp stops at the first byte that no method it knows starts with; whether the request
 // names a method llhttp does not know (501, RFC 9110 15.6.2) or no method at all (400)
 // shows only at the space after it, which may come in a later read.
+size_t HttpParser::appendMethodText(std::string_view data) {
+  // Empty lines before a request line are allowed (RFC 9112 2.2) and are no part of it.
+  const size_t skipped =
+      method_text_.empty() ? std::min(data.find_first_not_of("\r\n"), data.size()) : 0;
+  const size_t room = kMaxMethod + 1 - std::min(method_text_.size(), kMaxMethod + 1);
+  method_text_.append(data.substr(skipped, room));
+  return skipped;
+}
+
 HttpParser::Result HttpParser::classifyMethod(std::string_view data, size_t& consumed) {
   consumed = data.size();
   const size_t before = method_text_.size();
-  method_text_.append(data.substr(0, kMaxMethod + 2 - std::min(before, kMaxMethod + 2)));
-  std::string_view text = method_text_;
-  text.remove_prefix(std::min(text.find_first_not_of("\r\n"), text.size()));
+  const size_t skipped = appendMethodText(data);
+  const std::string_view text = method_text_;
   const auto end = std::find_if_not(text.begin(), text.end(), isTokenChar);
   if (end == text.end() && text.size() <= kMaxMethod) {
     return Result::NeedMore;
   }
   // Consumed through the byte that decided, as if the parser had stopped there.
-  const size_t decided = static_cast<size_t>(text.data() - method_text_.data()) +
-                         static_cast<size_t>(end - text.begin()) + 1;
-  consumed = std::min(data.size(), decided > before ? decided - before : 0);
+  const size_t decided = static_cast<size_t>(end - text.begin()) + 1;
+  consumed = std::min(data.size(), skipped + (decided > before ? decided - before : 0));
   const bool unknown = end != text.begin() && end != text.end() && *end == ' ';
   error_status_ = unknown ? 501 : 400;
   error_reason_ = unknown ? "method not implemented" : "invalid method";
@@ -272,6 +281,14 @@ int HttpParser::handleField(std::string_view piece) {
   }
   request_.head.append(piece);
   return HPE_OK;
+}
+
+// llhttp 8.1 takes a line starting with ':' as a field with an empty name (RFC 9110 5.1:
+// a field name is a token, at least one byte).
+int HttpParser::handleFieldComplete() {
+  return fields_.empty() || fields_.back().name_len == 0
+             ? fail(400, "a header field without a name")
+             : HPE_OK;
 }
 
 int HttpParser::handleValue(std::string_view piece) {

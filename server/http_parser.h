@@ -82,11 +82,15 @@ class HttpParser {
   int fail(int status, const char* reason);
   int handleUrl(std::string_view piece);
   int handleField(std::string_view piece);
+  int handleFieldComplete();
   int handleValue(std::string_view piece);
   int handleHeadersComplete();
   int handleBody(std::string_view piece);
   Result llhttpError(llhttp_errno_t rc);
   Result classifyMethod(std::string_view data, size_t& consumed);
+  // Keeps the first kMaxMethod + 1 bytes of a request line for classifyMethod(); returns
+  // how many empty-line bytes at the start of data it skipped.
+  size_t appendMethodText(std::string_view data);
   // True when the byte before piece is a LF: the piece continues a folded line.
   bool precededByLineFeed(std::string_view piece) const;
   // The byte `back` places before at, which may lie in the previous execute()'s data.

@@ -135,5 +135,25 @@ TEST(HttpParserRegression, ParsesTheNextRequestAfterAnUpgradeRequest) {
   EXPECT_EQ(out.requests[1].target, "/next");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Found by fuzz_http (make fuzz)
+
+// llhttp 8.1 takes a line starting with ':' as a field with an empty name, which reached the
+// environ as "HTTP_" (RFC 9110 5.1: a field name is a token, at least one byte).
+TEST(HttpParserRegression, RefusesAFieldWithoutAName) {
+  expectRefused("GET / HTTP/1.1\r\n: identity\r\nHost: a\r\n\r\n", 400);
+  expectRefused("GET / HTTP/1.1\r\nHost: a\r\n: b\r\n\r\n", 400);
+  expectRefused("GET / HTTP/1.1\r\nHost: a\r\n:\r\n\r\n", 400);
+}
+
+// A request line starting with an empty line and then more token bytes than any method has
+// waited for more bytes forever (until --header-timeout): the empty line took the room
+// kept for telling 400 from 501.
+TEST(HttpParserRegression, RefusesALongNonMethodAfterAnEmptyLine) {
+  expectRefused("\r\n" + std::string(40, '-') + "\r\n", 400);
+  expectRefused("\r\n\r\n" + std::string(33, 'X') + " / HTTP/1.1\r\n\r\n", 400);
+  expectRefused("\r\nFROBNICATE / HTTP/1.1\r\nHost: a\r\n\r\n", 501);
+}
+
 }  // namespace
 }  // namespace appserver::server
