@@ -14,8 +14,8 @@ namespace appserver::auth {
 
 // Adds --jwt-secret-env, --jwt-secret-file, --jwt-public-key, --jwt-jwks, --jwt-algorithms,
 // --jwt-issuer, --jwt-audience, --jwt-leeway, --jwt-require, --jwt-token-type,
-// --jwt-user-claim and --no-claims to app, bound to options (which must outlive app), in an
-// option group named "JWT verification".
+// --jwt-user-claim and --no-claims to app, bound to options (which must outlive app), under
+// the help heading "JWT verification".
 void addJwtOptions(CLI::App& app, JwtOptions& options);
 
 }  // namespace appserver::auth

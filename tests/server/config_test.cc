@@ -226,6 +226,18 @@ TEST_F(ConfigTest, RefusesSecondApp) {
   EXPECT_THROW(parse({"one:app", "two:app"}, c), ConfigError);
 }
 
+// CLI11 2.1 looped forever on an empty argument where none was expected while an option
+// group existed (found by fuzz_config); ctest's timeout would catch a relapse.
+TEST_F(ConfigTest, RefusesAnEmptyArgumentAfterTheApp) {
+  Config c;
+  EXPECT_THROW(parse({"app:app", "", "-w", "2"}, c), ConfigError);
+  EXPECT_THROW(parse({"app:app", "-w", "2", ""}, c), ConfigError);
+}
+
+TEST_F(ConfigTest, TakesTheLastOfARepeatedJwtOption) {
+  EXPECT_EQ(parsed({"--jwt-issuer", "a", "--jwt-issuer", "b", "app:app"}).jwt.verify.issuer, "b");
+}
+
 TEST_F(ConfigTest, ReturnsFalseForHelp) {
   Config c;
   testing::internal::CaptureStdout();
