@@ -77,6 +77,10 @@ void addServerOptions(CLI::App& cli, Config& c) {
         return v.find('=') == std::string::npos || v.front() == '=' ? "expected KEY=VALUE" : "";
       });
   cli.add_option("--backlog", c.backlog, "Listen queue length")->check(CLI::Range(1, 65535));
+  cli.add_option("--worker-connections", c.worker_connections,
+                 "Open connections per worker; beyond it idle keep-alive ones are closed, "
+                 "else new ones wait in the listen queue")
+      ->check(CLI::Range(1, 1 << 20));
   cli.add_option("--keep-alive", c.keep_alive,
                  "Seconds to wait for the next request on a "
                  "keep-alive connection")

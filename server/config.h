@@ -43,6 +43,7 @@ struct Config {
   std::vector<std::string> env;  // KEY=VALUE
   int backlog = 2048;
   double keep_alive = 2;  // seconds an idle keep-alive connection waits for a request
+  int worker_connections = 1000;  // open connections per worker (Gunicorn's default)
   double timeout = 30;    // seconds before a silent worker is killed
   double graceful_timeout = 30;
   int limit_request_line = 4094;

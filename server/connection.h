@@ -40,6 +40,11 @@ class Connection : public AppJob {
   void close();
   // Graceful worker stop: close now if between requests, else after the current response.
   void closeWhenIdle();
+  // A kept-alive connection waiting for its next request, with nothing of it read yet:
+  // the one to close when the worker runs out of connections (nginx does the same).
+  bool idle() const {
+    return state_ == State::Open && phase_ == Phase::Waiting && served_one_ && pending_.empty();
+  }
 
   void runJob() override;
   void jobDone() override;

@@ -4,8 +4,10 @@
 #include "worker.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +23,30 @@ namespace {
 
 constexpr size_t kReadBufferSize = 64 * 1024;  // shared by all connections of the worker
 constexpr uint64_t kHeartbeatMs = 1000;
+constexpr int64_t kFullWarningIntervalMs = 60 * 1000;
+// Descriptors a worker needs beside its connections: listeners, the loop, logs, Python's.
+constexpr rlim_t kSpareFiles = 64;
+
+// Raises the soft limit on open files toward the hard one, as far as the connections need:
+// Debian's default soft limit of 1024 would refuse accept() long before 1000 connections
+// plus spooled bodies and sendfile'd files.
+void raiseFileLimit(size_t connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return;
+  }
+  const rlim_t wanted = 2 * static_cast<rlim_t>(connections) + kSpareFiles;  // + a file each
+  if (limit.rlim_cur < wanted) {
+    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur < static_cast<rlim_t>(connections) + kSpareFiles) {
+    logAt(LogLevel::Warning,
+          "the open-file limit ({}) is below --worker-connections ({}): raise the hard limit "
+          "(LimitNOFILE= in a systemd unit)",
+          limit.rlim_cur, connections);
+  }
+}
 
 // This process's resident set size, from /proc/self/statm.
 long long residentMiB() {
@@ -75,6 +101,7 @@ Worker::Worker(const Config& config, const std::vector<Listener>& listeners, pid
   limits_.fields = static_cast<size_t>(config.limit_request_fields);
   limits_.field_size = static_cast<size_t>(config.limit_request_field_size);
   limits_.body = static_cast<uint64_t>(config.limit_request_body);
+  max_connections_ = static_cast<size_t>(config.worker_connections);
 }
 
 Worker::~Worker() = default;
@@ -100,6 +127,7 @@ int Worker::run() {
   app_ = std::move(loaded.app);
 
   slot_.heartbeat_ms.store(Scoreboard::nowMs());  // the import may have taken a while
+  raiseFileLimit(max_connections_);
   uv_loop_init(&loop_);
   runner_ = std::make_unique<AppRunner>(&loop_, config_.threads);
   try {
@@ -179,13 +207,43 @@ void Worker::handleConnection(ListenSocket& socket, int status) {
     logAt(LogLevel::Warning, "accept on {} failed: {}", socket.listener->name, uv_strerror(status));
     return;
   }
+  socket.waiting = false;
+  if (connections_.size() >= max_connections_ && !closeAnIdleConnection()) {
+    // Not accepting makes libuv stop polling this socket until uv_accept: the client waits
+    // in the kernel's listen queue, where another worker with room may take it.
+    socket.waiting = true;
+    const int64_t now = Scoreboard::nowMs();
+    if (now - full_warned_ms_ >= kFullWarningIntervalMs) {
+      full_warned_ms_ = now;
+      logAt(LogLevel::Warning,
+            "{} connections open, none idle: --worker-connections is not enough; new clients "
+            "wait in the listen queue",
+            connections_.size());
+    }
+    return;
+  }
   auto* connection = new Connection(*this, *socket.listener);  // deletes itself when closed
   connections_.insert(connection);
   connection->accept(reinterpret_cast<uv_stream_t*>(&socket.handle));
 }
 
+bool Worker::closeAnIdleConnection() {
+  for (Connection* c : connections_) {
+    if (c->idle()) {
+      c->close();  // leaves connections_ in its close callback
+      return true;
+    }
+  }
+  return false;
+}
+
 void Worker::connectionClosed(Connection* connection) {
   connections_.erase(connection);
+  for (auto& socket : sockets_) {
+    if (socket->waiting && !stopping_) {
+      handleConnection(*socket, 0);  // takes the client libuv holds for it
+    }
+  }
   if (stopping_ && connections_.empty()) {
     stopNow();
   }

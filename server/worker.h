@@ -69,10 +69,13 @@ class Worker {
     } handle;
     const Listener* listener;
     Worker* worker;
+    bool waiting = false;  // a client is left unaccepted until a connection closes
   };
 
   bool listen();
   void handleConnection(ListenSocket& socket, int status);
+  // Closes one idle keep-alive connection to make room for a new one; false if none is.
+  bool closeAnIdleConnection();
   void handleSignal(int signum);
   void handleHeartbeat();
   // Asks the master for a replacement (once); this worker serves on until it gets TERM.
@@ -93,7 +96,9 @@ class Worker {
   uv_timer_t heartbeat_{};
   uv_timer_t deadline_{};
   std::vector<char> read_buffer_;
-  std::unordered_set<Connection*> connections_;
+  std::unordered_set<Connection*> connections_;  // open and closing ones
+  size_t max_connections_ = 0;                   // --worker-connections
+  int64_t full_warned_ms_ = 0;                   // when "not enough" was last logged
   std::unique_ptr<StaticFiles> static_files_;
   std::unique_ptr<embed::WsgiApp> app_;
   std::unique_ptr<AppRunner> runner_;

@@ -22,6 +22,7 @@ import sys
 OPTIONS = {
     "bind": "--bind",
     "backlog": "--backlog",
+    "worker_connections": "--worker-connections",
     "workers": "--workers",
     "threads": "--threads",
     "max_requests": "--max-requests",
@@ -59,7 +60,7 @@ JOINED = {"forwarded_allow_ips", "pythonpath"}  # a list becomes one comma-separ
 # leaves them at the default loses nothing. (initgroups is not among them: appserver always
 # gives workers the supplementary groups of --user, what initgroups = True asks for.)
 UNSUPPORTED_DEFAULTS = {
-    "worker_connections": 1000, "reload": False, "reload_engine": "auto",
+    "reload": False, "reload_engine": "auto",
     "reload_extra_files": [], "spew": False, "preload_app": False, "sendfile": None,
     "reuse_port": False, "tmp_upload_dir": None,
     "secure_scheme_headers": {"X-FORWARDED-PROTOCOL": "ssl", "X-FORWARDED-PROTO": "https",
