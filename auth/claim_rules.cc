@@ -1,13 +1,18 @@
 // claim_rules.cc: exp/nbf/iat, iss, aud, token_type, required and user claims.
 //
-// NumericDate values may be fractions (RFC 7519 section 2); they are rounded toward the
-// stricter side: exp down, nbf and iat up. Arithmetic with the leeway saturates instead
+// The payload is scanned once (strict_json.h), without a tree: the members the rules read
+// are kept as views into it, and every top-level member is flattened into Claims::fields on
+// the way. NumericDate values may be fractions (RFC 7519 section 2); they are rounded toward
+// the stricter side: exp down, nbf and iat up. Arithmetic with the leeway saturates instead
 // of overflowing. Thread: any.
 #include "auth/claim_rules.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "auth/strict_json.h"
 
@@ -15,12 +20,23 @@ namespace appserver::auth {
 
 namespace {
 
-using Json = nlohmann::json;
-
 constexpr std::int64_t kMaxTime = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t kMinTime = std::numeric_limits<std::int64_t>::min();
+// Room reserved for Claims::fields: a simplejwt access token has five members.
+constexpr std::size_t kTypicalClaimCount = 8;
 
 enum class Rounding { Down, Up };
+
+// The members the rules read, as views into the payload; empty when it has none.
+struct ClaimValues {
+  std::optional<JsonValue> exp;
+  std::optional<JsonValue> nbf;
+  std::optional<JsonValue> iat;
+  std::optional<JsonValue> iss;
+  std::optional<JsonValue> aud;
+  std::optional<JsonValue> token_type;
+  std::optional<JsonValue> user;
+};
 
 std::int64_t saturatingAdd(std::int64_t a, std::int64_t b) {
   std::int64_t sum = 0;
@@ -31,22 +47,25 @@ std::int64_t saturatingAdd(std::int64_t a, std::int64_t b) {
 }
 
 // Reads a NumericDate; false when value is not a JSON number (booleans are not numbers).
-bool readNumericDate(const Json& value, Rounding rounding, std::int64_t& out) {
-  if (value.is_number_unsigned()) {
-    const auto seconds = value.get<std::uint64_t>();
-    out = seconds > static_cast<std::uint64_t>(kMaxTime) ? kMaxTime
-                                                         : static_cast<std::int64_t>(seconds);
-    return true;
-  }
-  if (value.is_number_integer()) {
-    out = value.get<std::int64_t>();
-    return true;
-  }
-  if (!value.is_number_float()) {
+bool readNumericDate(const JsonValue& value, Rounding rounding, std::int64_t& out) {
+  if (value.type != JsonType::Number) {
     return false;
   }
+  const JsonNumber number = jsonNumber(value);
+  switch (number.kind) {
+    case JsonNumber::Kind::Unsigned:
+      out = number.unsigned_value > static_cast<std::uint64_t>(kMaxTime)
+                ? kMaxTime
+                : static_cast<std::int64_t>(number.unsigned_value);
+      return true;
+    case JsonNumber::Kind::Integer:
+      out = number.integer_value;
+      return true;
+    case JsonNumber::Kind::Float:
+      break;
+  }
   const double seconds =
-      rounding == Rounding::Down ? std::floor(value.get<double>()) : std::ceil(value.get<double>());
+      rounding == Rounding::Down ? std::floor(number.float_value) : std::ceil(number.float_value);
   if (seconds >= 9.2e18) {
     out = kMaxTime;
   } else if (seconds <= -9.2e18) {
@@ -71,11 +90,10 @@ struct Verdict {
   }
 };
 
-void checkExp(const Json& claims, const Policy& policy, std::int64_t now, Claims& out,
-              Verdict& verdict) {
-  const auto exp = claims.find("exp");
+void checkExp(const std::optional<JsonValue>& exp, const Policy& policy, std::int64_t now,
+              Claims& out, Verdict& verdict) {
   std::int64_t seconds = 0;
-  if (exp == claims.end()) {
+  if (!exp) {
     if (policy.require_exp) {
       verdict.fail(Status::ClaimMissing, "exp");
     }
@@ -89,11 +107,10 @@ void checkExp(const Json& claims, const Policy& policy, std::int64_t now, Claims
 }
 
 // nbf must not lie after now + leeway; iat must not lie after now + leeway either.
-void checkNotInFuture(const Json& claims, const char* name, Status failure, const Policy& policy,
-                      std::int64_t now, Verdict& verdict) {
-  const auto value = claims.find(name);
+void checkNotInFuture(const std::optional<JsonValue>& value, const char* name, Status failure,
+                      const Policy& policy, std::int64_t now, Verdict& verdict) {
   std::int64_t seconds = 0;
-  if (value == claims.end()) {
+  if (!value) {
     return;
   }
   if (!readNumericDate(*value, Rounding::Up, seconds)) {
@@ -104,119 +121,166 @@ void checkNotInFuture(const Json& claims, const char* name, Status failure, cons
 }
 
 // Compares an optional string claim with a configured value (unchecked when empty).
-void checkStringClaim(const Json& claims, const char* name, const std::string& expected,
-                      Status mismatch, Verdict& verdict) {
-  const auto value = claims.find(name);
-  if (value == claims.end()) {
+void checkStringClaim(const std::optional<JsonValue>& value, const char* name,
+                      const std::string& expected, Status mismatch, Verdict& verdict) {
+  std::string scratch;
+  if (!value) {
     if (!expected.empty()) {
       verdict.fail(Status::ClaimMissing, name);
     }
-  } else if (!value->is_string()) {
+  } else if (value->type != JsonType::String) {
     verdict.fail(Status::ClaimInvalid, name);
-  } else if (!expected.empty() && value->get_ref<const std::string&>() != expected) {
+  } else if (!expected.empty() && jsonString(*value, scratch) != expected) {
     verdict.fail(mismatch, name);
   }
 }
 
-bool isAccepted(const Json& audience, const Policy& policy) {
-  for (const std::string& accepted : policy.audiences) {
-    if (audience.get_ref<const std::string&>() == accepted) {
-      return true;
-    }
-  }
-  return false;
+bool isAccepted(const JsonValue& audience, const Policy& policy) {
+  std::string scratch;
+  const std::string_view name = jsonString(audience, scratch);
+  return std::find(policy.audiences.begin(), policy.audiences.end(), name) !=
+         policy.audiences.end();
 }
 
-Status audienceStatus(const Json& claims, const Policy& policy) {
-  const auto aud = claims.find("aud");
-  if (aud == claims.end()) {
+Status audienceStatus(const std::optional<JsonValue>& aud, const Policy& policy) {
+  if (!aud) {
     return policy.audiences.empty() ? Status::Ok : Status::ClaimMissing;
   }
-  if (aud->is_string()) {
+  if (aud->type == JsonType::String) {
     return isAccepted(*aud, policy) ? Status::Ok : Status::AudienceMismatch;
   }
-  if (!aud->is_array()) {
+  if (aud->type != JsonType::Array) {
     return Status::ClaimInvalid;
   }
+  // The array was checked with the payload; scanning it again only walks its entries.
+  bool all_strings = true;
   bool matched = false;
-  for (const Json& entry : *aud) {
-    if (!entry.is_string()) {
-      return Status::ClaimInvalid;
-    }
-    matched = matched || isAccepted(entry, policy);
+  JsonType root = JsonType::Null;
+  const Status status =
+      scanJsonStrict(aud->text, JsonLimits{aud->text.size(), policy.max_json_depth}, root,
+                     [&](std::string_view, const JsonValue& entry) {
+                       all_strings = all_strings && entry.type == JsonType::String;
+                       matched = matched || (all_strings && isAccepted(entry, policy));
+                     });
+  if (status != Status::Ok || !all_strings) {
+    return Status::ClaimInvalid;
   }
   return matched ? Status::Ok : Status::AudienceMismatch;
 }
 
-Status userStatus(const Json& claims, const std::string& name, std::string& user) {
-  const auto value = claims.find(name);
-  if (value == claims.end()) {
+Status userStatus(const std::optional<JsonValue>& value, std::string& user) {
+  if (!value) {
     return Status::ClaimMissing;
   }
-  if (value->is_string()) {
-    user = value->get_ref<const std::string&>();
-  } else if (value->is_number_unsigned()) {
-    user = std::to_string(value->get<std::uint64_t>());
-  } else if (value->is_number_integer()) {
-    user = std::to_string(value->get<std::int64_t>());
-  } else {
+  std::string scratch;
+  if (value->type == JsonType::String) {
+    user.assign(jsonString(*value, scratch));
+  } else if (value->type != JsonType::Number) {
     return Status::ClaimInvalid;
+  } else {
+    const JsonNumber number = jsonNumber(*value);
+    switch (number.kind) {
+      case JsonNumber::Kind::Unsigned:
+        user = std::to_string(number.unsigned_value);
+        break;
+      case JsonNumber::Kind::Integer:
+        user = std::to_string(number.integer_value);
+        break;
+      case JsonNumber::Kind::Float:
+        return Status::ClaimInvalid;
+    }
   }
   return user.empty() ? Status::ClaimInvalid : Status::Ok;
 }
 
-void checkAll(const Json& claims, const Policy& policy, std::int64_t now, Claims& out,
+bool hasField(const Claims& claims, const std::string& name) {
+  const auto field =
+      std::lower_bound(claims.fields.begin(), claims.fields.end(), name,
+                       [](const auto& entry, const std::string& key) { return entry.first < key; });
+  return field != claims.fields.end() && field->first == name;
+}
+
+// Needs out.fields complete and sorted (the required claims are looked up there).
+void checkAll(const ClaimValues& values, const Policy& policy, std::int64_t now, Claims& out,
               Verdict& verdict) {
-  checkExp(claims, policy, now, out, verdict);
-  checkNotInFuture(claims, "nbf", Status::NotYetValid, policy, now, verdict);
-  checkNotInFuture(claims, "iat", Status::IssuedInFuture, policy, now, verdict);
-  checkStringClaim(claims, "iss", policy.issuer, Status::IssuerMismatch, verdict);
-  const Status audience = audienceStatus(claims, policy);
+  checkExp(values.exp, policy, now, out, verdict);
+  checkNotInFuture(values.nbf, "nbf", Status::NotYetValid, policy, now, verdict);
+  checkNotInFuture(values.iat, "iat", Status::IssuedInFuture, policy, now, verdict);
+  checkStringClaim(values.iss, "iss", policy.issuer, Status::IssuerMismatch, verdict);
+  const Status audience = audienceStatus(values.aud, policy);
   if (audience != Status::Ok) {
     verdict.fail(audience, "aud");
   }
-  checkStringClaim(claims, "token_type", policy.token_type, Status::TokenTypeMismatch, verdict);
+  checkStringClaim(values.token_type, "token_type", policy.token_type, Status::TokenTypeMismatch,
+                   verdict);
   for (const std::string& name : policy.required_claims) {
-    if (!claims.contains(name)) {
+    if (!hasField(out, name)) {
       verdict.fail(Status::ClaimMissing, name);
     }
   }
-  const Status user = userStatus(claims, policy.user_claim, out.user);
+  const Status user = userStatus(values.user, out.user);
   if (user != Status::Ok) {
     verdict.fail(user, policy.user_claim);
   }
 }
 
-void flatten(const Json& claims, Claims& out) {
-  out.fields.reserve(claims.size());
-  for (const auto& [name, value] : claims.items()) {
-    out.fields.emplace_back(
-        name, value.is_string() ? value.get_ref<const std::string&>() : dumpJson(value));
+// A member as Claims::fields holds it: a string's content, any other value's JSON text.
+std::string fieldText(const JsonValue& value) {
+  if (value.type != JsonType::String) {
+    return canonicalJson(value);
   }
+  std::string scratch;
+  const std::string_view text = jsonString(value, scratch);
+  return text.data() == scratch.data() ? std::move(scratch) : std::string(text);
+}
+
+// Receives each top-level member of the payload during the scan.
+void collect(std::string_view name, const JsonValue& value, const Policy& policy,
+             ClaimValues& values, Claims& out) {
+  std::optional<JsonValue>* registered = name == "exp"          ? &values.exp
+                                         : name == "nbf"        ? &values.nbf
+                                         : name == "iat"        ? &values.iat
+                                         : name == "iss"        ? &values.iss
+                                         : name == "aud"        ? &values.aud
+                                         : name == "token_type" ? &values.token_type
+                                                                : nullptr;
+  if (registered != nullptr) {
+    *registered = value;
+  }
+  if (name == policy.user_claim) {
+    values.user = value;
+  }
+  out.fields.emplace_back(std::string(name), fieldText(value));
 }
 
 }  // namespace
 
-Status checkClaims(std::string_view payload, const Policy& policy, std::int64_t now, Claims& out,
+Status checkClaims(std::string payload, const Policy& policy, std::int64_t now, Claims& out,
                    std::string& failed_claim) {
-  Json claims;
-  const JsonLimits limits{policy.max_token_size, policy.max_json_depth};
-  const Status status = parseJsonStrict(payload, limits, claims);
-  if (status == Status::JsonInvalid || (status == Status::Ok && !claims.is_object())) {
+  Claims result;
+  result.fields.reserve(kTypicalClaimCount);
+  ClaimValues values;
+  JsonType root = JsonType::Null;
+  const Status status =
+      scanJsonStrict(payload, JsonLimits{policy.max_token_size, policy.max_json_depth}, root,
+                     [&](std::string_view name, const JsonValue& value) {
+                       collect(name, value, policy, values, result);
+                     });
+  if (status == Status::JsonInvalid || (status == Status::Ok && root != JsonType::Object)) {
     return Status::PayloadInvalid;
   }
   if (status != Status::Ok) {
     return status;
   }
-  Claims result;
+  std::sort(result.fields.begin(), result.fields.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   Verdict verdict;
-  checkAll(claims, policy, now, result, verdict);
+  checkAll(values, policy, now, result, verdict);
   if (!verdict.ok()) {
     failed_claim = std::move(verdict.claim);
     return verdict.status;
   }
-  result.json.assign(payload);
-  flatten(claims, result);
+  result.json = std::move(payload);
   out = std::move(result);
   return Status::Ok;
 }

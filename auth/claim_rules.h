@@ -13,11 +13,12 @@
 
 namespace appserver::auth {
 
-// Parses payload strictly and applies policy at time now (seconds since the epoch),
-// filling out on Ok. Returns PayloadInvalid, JsonDuplicateKey, JsonTooDeep, ClaimMissing,
-// ClaimInvalid, Expired, NotYetValid, IssuedInFuture, IssuerMismatch, AudienceMismatch or
-// TokenTypeMismatch; failed_claim then names the claim at fault.
-Status checkClaims(std::string_view payload, const Policy& policy, std::int64_t now, Claims& out,
+// Scans payload strictly and applies policy at time now (seconds since the epoch), filling
+// out on Ok; out.json then takes payload's bytes without a copy. Returns PayloadInvalid,
+// JsonDuplicateKey, JsonTooDeep, ClaimMissing, ClaimInvalid, Expired, NotYetValid,
+// IssuedInFuture, IssuerMismatch, AudienceMismatch or TokenTypeMismatch; failed_claim then
+// names the claim at fault.
+Status checkClaims(std::string payload, const Policy& policy, std::int64_t now, Claims& out,
                    std::string& failed_claim);
 
 }  // namespace appserver::auth

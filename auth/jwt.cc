@@ -4,6 +4,7 @@
 #include "auth/jwt.h"
 
 #include <array>
+#include <optional>
 
 #include "auth/base64url.h"
 #include "auth/strict_json.h"
@@ -11,8 +12,6 @@
 namespace appserver::auth {
 
 namespace {
-
-using Json = nlohmann::json;
 
 // Splits token into exactly three segments; a fourth dot (JWE has five parts) or a
 // missing one is TokenMalformed.
@@ -32,15 +31,19 @@ Status splitToken(std::string_view token, const JwtLimits& limits,
   return Status::Ok;
 }
 
-Status readHeader(const Json& header, Jwt& out) {
-  if (!header.is_object()) {
+// The header members the rules read, as views into the decoded header.
+struct HeaderValues {
+  std::optional<JsonValue> alg;
+  std::optional<JsonValue> kid;
+  bool has_crit = false;
+};
+
+Status readHeader(const HeaderValues& header, Jwt& out) {
+  if (!header.alg || header.alg->type != JsonType::String) {
     return Status::HeaderInvalid;
   }
-  const auto alg = header.find("alg");
-  if (alg == header.end() || !alg->is_string()) {
-    return Status::HeaderInvalid;
-  }
-  const std::string& alg_name = alg->get_ref<const std::string&>();
+  std::string scratch;
+  const std::string_view alg_name = jsonString(*header.alg, scratch);
   if (isNoneAlg(alg_name)) {
     return Status::AlgNone;
   }
@@ -51,16 +54,15 @@ Status readHeader(const Json& header, Jwt& out) {
   out.alg = *parsed;
   // RFC 7515 section 4.1.11: a recipient must refuse a JWS whose crit lists an extension it
   // does not understand, and this library understands none (b64 of RFC 7797 included).
-  if (header.contains("crit")) {
+  if (header.has_crit) {
     return Status::CritUnsupported;
   }
-  const auto kid = header.find("kid");
-  out.has_kid = kid != header.end();
+  out.has_kid = header.kid.has_value();
   if (out.has_kid) {
-    if (!kid->is_string()) {
+    if (header.kid->type != JsonType::String) {
       return Status::HeaderInvalid;
     }
-    out.kid = kid->get_ref<const std::string&>();
+    out.kid.assign(jsonString(*header.kid, scratch));
   }
   return Status::Ok;
 }
@@ -79,11 +81,23 @@ Status parseJwt(std::string_view token, const JwtLimits& limits, Jwt& out) {
       base64UrlDecode(parts[2], out.signature) != Status::Ok) {
     return Status::Base64Invalid;
   }
-  Json header;
-  status = parseJsonStrict(header_text, JsonLimits{limits.max_token_size, limits.max_json_depth},
-                           header);
+  HeaderValues header;
+  JsonType root = JsonType::Null;
+  status = scanJsonStrict(header_text, JsonLimits{limits.max_token_size, limits.max_json_depth},
+                          root, [&header](std::string_view name, const JsonValue& value) {
+                            if (name == "alg") {
+                              header.alg = value;
+                            } else if (name == "kid") {
+                              header.kid = value;
+                            } else {
+                              header.has_crit = header.has_crit || name == "crit";
+                            }
+                          });
   if (status != Status::Ok) {
     return status;
+  }
+  if (root != JsonType::Object) {
+    return Status::HeaderInvalid;
   }
   status = readHeader(header, out);
   if (status != Status::Ok) {

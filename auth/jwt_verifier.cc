@@ -78,7 +78,7 @@ Result JwtVerifier::verify(std::string_view token, const KeySet& keys, std::int6
     result.claims.json = std::move(jwt.payload);
     return result;
   }
-  result.status = checkClaims(jwt.payload, policy_, now, result.claims, result.claim);
+  result.status = checkClaims(std::move(jwt.payload), policy_, now, result.claims, result.claim);
   return result;
 }
 

@@ -180,6 +180,17 @@ TEST(JwtVerifierAttack, RejectsDuplicateMemberNames) {
       Status::JsonDuplicateKey);
 }
 
+TEST(JwtVerifierAttack, RejectsBytesHiddenAfterANul) {
+  using namespace std::string_literals;
+  const KeySet keys = verifyingKeys(Alg::Hs256);
+  EXPECT_EQ(
+      verifyToken(signWithHeader(Alg::Hs256, "{\"alg\":\"HS256\"}\0{\"alg\":\"none\"}"s, kClaims),
+                  keys),
+      Status::JsonInvalid);
+  EXPECT_EQ(verifyToken(sign(Alg::Hs256, kClaims + "\0{\"sub\":\"admin\"}"s), keys),
+            Status::PayloadInvalid);
+}
+
 TEST(JwtVerifierAttack, RejectsUnderstoodNothingInCrit) {
   const std::string header = R"({"alg":"HS256","crit":["b64"],"b64":false})";
   EXPECT_EQ(verifyToken(signWithHeader(Alg::Hs256, header, kClaims), verifyingKeys(Alg::Hs256)),

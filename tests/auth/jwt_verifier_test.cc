@@ -181,6 +181,41 @@ TEST(JwtVerifier, FlattensTopLevelClaimsToStrings) {
   EXPECT_EQ(result.claims.fields, expected);
 }
 
+TEST(JwtVerifier, FlattensEveryKindOfValueAsNlohmannPrintedIt) {
+  const Result result =
+      verifyWith(defaultPolicy(), Alg::Hs256,
+                 claimsWith(R"(,"f":1.50,"big":18446744073709551616,"neg":-0,"t":true,"z":null,)"
+                            R"("o":{"b":[1E2],"a":"\u00e9"},"s":"\u0041\n")"));
+  ASSERT_EQ(result.status, Status::Ok);
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"big", "1.8446744073709552e+19"},
+      {"exp", std::to_string(kExp)},
+      {"f", "1.5"},
+      {"neg", "0"},
+      {"o", "{\"a\":\"\xc3\xa9\",\"b\":[100.0]}"},
+      {"s", "A\n"},
+      {"sub", "alice"},
+      {"t", "true"},
+      {"z", "null"}};
+  EXPECT_EQ(result.claims.fields, expected);
+}
+
+TEST(JwtVerifier, ReadsHeaderAndClaimNamesSpelledWithEscapes) {
+  const std::string header = R"({"\u0061lg":"HS\u0032\u00356","k\u0069d":"k\/1"})";
+  KeySet keys;
+  ASSERT_EQ(keys.addHmacSecret(testing::kSecret, "k/1"), Status::Ok);
+  const std::string payload = R"({"s\u0075b":"\u0061lice","\u0065xp":)" + std::to_string(kExp) +
+                              R"(,"aud":["x","\u0061pi"],"token_typ\u0065":"access"})";
+  Policy policy = defaultPolicy();
+  policy.audiences = {"api"};
+  policy.token_type = "access";
+  const Result result =
+      JwtVerifier(policy).verify(testing::signWithHeader(Alg::Hs256, header, payload), keys, kNow);
+  ASSERT_EQ(result.status, Status::Ok) << toString(result.status);
+  EXPECT_EQ(result.claims.user, "alice");
+  EXPECT_EQ(result.claims.exp, kExp);
+}
+
 TEST(JwtVerifier, NamesTheClaimThatFailed) {
   Policy policy = defaultPolicy();
   policy.user_claim = "user_id";
