@@ -16,14 +16,12 @@ import argparse
 import glob
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 
-from servers import free_port, wait_for_port
+from servers import ServerProcess, free_port
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -69,14 +67,16 @@ def main():
     outdir = tempfile.mkdtemp(prefix="callgrind-")
     argv = ["valgrind", "--tool=callgrind", "--trace-children=yes",
             "--callgrind-out-file=%s/cg.%%p" % outdir, args.binary, "--workers", "1",
+            # Under valgrind a worker boots and serves its first Django request in tens of
+            # seconds: longer than the default heartbeat timeout and keep-alive.
+            "--timeout", "600", "--keep-alive", "600",
             "--bind", "127.0.0.1:%d" % port] + server_args
-    master = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+    server = ServerProcess(argv, REPO, dict(os.environ), os.path.join(outdir, "server.log"))
+    # Under valgrind a worker imports Django in about a minute; start() waits until it has.
+    server.start(port, timeout=300)
     try:
-        wait_for_port(port, time.monotonic() + 120)  # TimeoutError: the server did not start
         send_requests(port, args.path, args.warmup)
-        workers = subprocess.run(["pgrep", "-P", str(master.pid)], capture_output=True,
-                                 text=True).stdout.split()
+        workers = [str(pid) for pid in server.tree()[1:]]
         if len(workers) != 1:
             raise SystemExit("expected one worker, found %r" % workers)
         worker = workers[0]
@@ -89,13 +89,7 @@ def main():
         print("%d instructions per request (%d requests, %s)" % (
             instructions // args.requests, args.requests, " ".join(server_args)))
     finally:
-        os.killpg(master.pid, signal.SIGTERM)
-        try:
-            master.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(master.pid, signal.SIGKILL)
-            master.wait()
-
+        server.stop(timeout=30)
 
 if __name__ == "__main__":
     main()

@@ -7,8 +7,9 @@ serves the same two applications from the repository:
   hello   examples/hello.py, the smallest WSGI app (runserver serves it through
           bench/runserver_hello.py, a settings module naming it as WSGI_APPLICATION)
   django  examples/django, the example project: a plain JSON view, a DRF view behind a
-          JWT, a static file through Django's `serve` view, a 1 MiB streamed response and
-          a view that sleeps 5 ms
+          JWT, a static file (served by the server itself where it can: appserver's
+          --static, uWSGI's --static-map; else by Django's `serve` view), a 1 MiB streamed
+          response and a view that sleeps 5 ms
 
 nginx answers the same URLs without Python (a fixed body, the file from disk, a 1 MiB file):
 the ceiling of what an HTTP server does on this machine.
@@ -74,14 +75,16 @@ def deployments(binary):
     django = ("myproj.wsgi:application",)
     appserver = (binary, "--workers", str(WORKERS), "--bind", bind)
     # The server verifies the token (settings from the project's simplejwt settings) and
-    # DRF takes the user from its claims; the other views need no token.
+    # DRF takes the user from its claims; the other views need no token. Servers that can
+    # serve files themselves do, from the folder Django's `serve` view reads for the others.
     appserver_django = appserver + (
-        "--chdir", DJANGO, "--jwt-from-django", "--jwt-protect", "/api/protected/")
+        "--chdir", DJANGO, "--jwt-from-django", "--jwt-protect", "/api/protected/",
+        "--static", "/static/=api/static")
     gunicorn = ("/usr/bin/gunicorn", "--workers", str(WORKERS), "--bind", bind)
     gthread = gunicorn + ("--worker-class", "gthread", "--threads", str(THREADS))
     uwsgi = ("/usr/bin/uwsgi", "--plugin", "python3", "--http-socket", bind, "--master",
-             "--processes", str(WORKERS), "--die-on-term", "--need-app", "--disable-logging",
-             "--module")
+             "--processes", str(WORKERS), "--die-on-term", "--need-app", "--disable-logging")
+    uwsgi_django = uwsgi + ("--static-map", "/static=api/static", "--module")
     waitress = ("/usr/bin/waitress-serve", "--listen=" + bind)
     runserver = (PYTHON, os.path.join(DJANGO, "manage.py"), "runserver", "--noreload", bind)
     settings_appserver = (("DJANGO_SETTINGS_MODULE", "myproj.settings_appserver"),)
@@ -100,8 +103,8 @@ def deployments(binary):
         Deployment("gunicorn-sync", "django", DJANGO_ENDPOINTS, gunicorn + django, DJANGO),
         Deployment("gunicorn-gthread", "hello", ("hello",), gthread + hello, EXAMPLES),
         Deployment("gunicorn-gthread", "django", DJANGO_ENDPOINTS, gthread + django, DJANGO),
-        Deployment("uwsgi", "hello", ("hello",), uwsgi + hello, EXAMPLES),
-        Deployment("uwsgi", "django", DJANGO_ENDPOINTS, uwsgi + django, DJANGO),
+        Deployment("uwsgi", "hello", ("hello",), uwsgi + ("--module",) + hello, EXAMPLES),
+        Deployment("uwsgi", "django", DJANGO_ENDPOINTS, uwsgi_django + django, DJANGO),
         Deployment("waitress", "hello", ("hello",), waitress + hello, EXAMPLES),
         Deployment("waitress", "django", DJANGO_ENDPOINTS, waitress + django, DJANGO),
         Deployment("nginx", "fixed", ("hello", "static", "stream"),

@@ -142,6 +142,20 @@ def memory_table(res):
                   "all processes, loaded (max)"], rows)
 
 
+def spread_table(res):
+    """How evenly each multi-worker server's CPU time fell on its workers, per run."""
+    rows = []
+    for s in res.servers:
+        shares = [max(w) / sum(w) for r in res.data["runs"]
+                  if r["server"] == s and len(w := r.get("worker_cpu_seconds", [])) > 1 and sum(w)]
+        if shares:
+            lopsided = sum(1 for x in shares if x >= 0.9)
+            rows.append([s, len(shares), "%.0f%%" % (100 * statistics.median(shares)),
+                         "%.0f%%" % (100 * max(shares)), "%d of %d" % (lopsided, len(shares))])
+    return table(["server", "runs", "busiest worker's share of the CPU, median", "highest",
+                  "runs where one worker did 90% or more"], rows)
+
+
 def targets(res):
     """[(target, measured, met)] for issue 6's part 3, from the medians."""
     out = []
@@ -214,7 +228,8 @@ def charts(res, folder, doc_dir):
         ax.set_yscale("log")
         ax.set_xticks(range(len(res.endpoints)), res.endpoints)
         ax.set_ylabel(label)
-        ax.legend(ncol=4, fontsize="small")
+        ax.legend(ncol=len(res.servers), fontsize="small", loc="upper center",
+                  bbox_to_anchor=(0.5, -0.08), frameon=False)
         ax.grid(axis="y", which="major", alpha=0.3)
         fig.tight_layout()
         path = os.path.join(folder, name + ".png")
@@ -300,6 +315,10 @@ a core is not counted.
                  .format(", ".join("%s %.1f MiB" % (app, kib / MIB) for app, kib in
                                    sorted(res.data["baseline_rss_kib"].items()))))
     parts.append(memory_table(res))
+    parts.append("\n## How the load spread over the workers\n\nFrom each worker's CPU time "
+                 "during each run: with two workers an even spread is 50%, and 100% means one "
+                 "worker served everything while the other idled.\n\n")
+    parts.append(spread_table(res))
     if analysis:
         parts.append("\n" + analysis.strip() + "\n")
     failures = res.failures()
