@@ -1,7 +1,8 @@
 // fuzz_jwks.cc: libFuzzer target for key loading and the strict JSON parser (auth/).
 //
 // The input is a document an operator (or whoever can write the JWKS file) supplies:
-// parseJsonStrict must accept exactly the JSON it documents and survive a round trip
+// parseJsonStrict must accept exactly the JSON it documents (its scanner is held to nlohmann
+// plus the checks it replaced, tests/auth/json_reference.h) and survive a round trip
 // through dumpJson; KeySet::addJwks and addPublicKeyPem load what they accept into keys
 // that then verify the RFC example tokens without crashing (tokens read at start-up from
 // ../shared/corpus/jose-rfc/vectors.json, never copied into the repository).
@@ -21,6 +22,7 @@
 #include "auth/jwt_verifier.h"
 #include "auth/key_set.h"
 #include "auth/strict_json.h"
+#include "tests/auth/json_reference.h"
 
 namespace appserver::auth {
 namespace {
@@ -63,6 +65,11 @@ const JwtVerifier& verifier() {
 }
 
 void checkRoundTrip(std::string_view text) {
+  for (const int depth : {JsonLimits{}.max_depth, 3}) {
+    const std::string difference =
+        testing::differenceFromReference(text, JsonLimits{JsonLimits{}.max_size, depth});
+    check(difference.empty(), "the strict JSON scanner disagrees with nlohmann", difference);
+  }
   nlohmann::json value;
   if (parseJsonStrict(text, JsonLimits{}, value) != Status::Ok) {
     return;

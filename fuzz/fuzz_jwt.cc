@@ -9,7 +9,8 @@
 // HS256 key and verified again: that reaches the claim rules with arbitrary JSON.
 // Oracles beside the sanitizers: verification is deterministic; an Ok result carries the
 // payload it verified; the per-worker TokenCache never answers differently from a fresh
-// verification at a later time.
+// verification at a later time; the strict JSON scanner reads the decoded header and payload
+// exactly as nlohmann plus the checks it replaced do (tests/auth/json_reference.h).
 // Thread: libFuzzer's (one).
 #include <cstdint>
 #include <cstdlib>
@@ -28,6 +29,7 @@
 #include "auth/key.h"
 #include "auth/key_set.h"
 #include "auth/token_cache.h"
+#include "tests/auth/json_reference.h"
 
 namespace appserver::auth {
 namespace {
@@ -154,6 +156,15 @@ void verifyEverywhere(std::string_view token, const KeySet& keys, const JwtVerif
   }
 }
 
+// The scanner against the reference, with the limits a token gets and the strict policy's.
+void checkScannerAgrees(std::string_view json) {
+  for (const int depth : {JwtLimits{}.max_json_depth, 4}) {
+    const std::string difference =
+        testing::differenceFromReference(json, JsonLimits{JwtLimits{}.max_token_size, depth});
+    check(difference.empty(), "the strict JSON scanner disagrees with nlohmann", difference);
+  }
+}
+
 }  // namespace
 }  // namespace appserver::auth
 
@@ -178,6 +189,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   if (decodeJwtUnverified(token, JwtLimits{}, header, payload) != Status::Ok) {
     return 0;
   }
+  checkScannerAgrees(header);
+  checkScannerAgrees(payload);
   std::string signed_token;
   if (signJws(Alg::Hs256, f.hmac, header, payload, signed_token) != Status::Ok) {
     return 0;

@@ -1,11 +1,14 @@
-// json_reference.cc: nlohmann::json with duplicate-name and depth checks in its callback.
+// json_reference.cc: nlohmann::json with duplicate-name and depth checks in its callback, and
+// the comparison of the scanner with it.
 //
 // The callback cannot abort the parse, so it records the first violation and the result is
 // discarded afterwards. Thread: any.
 #include "json_reference.h"
 
+#include <algorithm>
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace appserver::auth::testing {
@@ -64,6 +67,40 @@ class StrictChecker {
   std::vector<std::unordered_set<std::string>> open_objects_;
 };
 
+JsonType typeOf(const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::null:
+      return JsonType::Null;
+    case Json::value_t::boolean:
+      return JsonType::Boolean;
+    case Json::value_t::string:
+      return JsonType::String;
+    case Json::value_t::array:
+      return JsonType::Array;
+    case Json::value_t::object:
+      return JsonType::Object;
+    default:
+      return JsonType::Number;
+  }
+}
+
+// A child as text both sides can produce: a string's decoded content, else compact JSON.
+using Outline = std::vector<std::pair<std::string, std::string>>;
+
+std::string printable(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7f) {
+      out += c;
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += std::string("\\x") + kHex[byte >> 4] + kHex[byte & 0xf];
+    }
+  }
+  return out.size() > 200 ? out.substr(0, 200) + "..." : out;
+}
+
 }  // namespace
 
 Status parseJsonReference(std::string_view text, const JsonLimits& limits, Json& out) {
@@ -88,6 +125,41 @@ Status parseJsonReference(std::string_view text, const JsonLimits& limits, Json&
   }
   out = std::move(parsed);
   return Status::Ok;
+}
+
+std::string differenceFromReference(std::string_view text, const JsonLimits& limits) {
+  Outline scanned;
+  JsonType root = JsonType::Null;
+  std::string scratch;
+  const Status status =
+      scanJsonStrict(text, limits, root, [&](std::string_view name, const JsonValue& value) {
+        scanned.emplace_back(name, value.type == JsonType::String
+                                       ? "s:" + std::string(jsonString(value, scratch))
+                                       : canonicalJson(value));
+      });
+  Json tree;
+  const Status expected = parseJsonReference(text, limits, tree);
+  if (status != expected) {
+    return printable(text) + ": scanner " + std::string(toString(status)) + ", reference " +
+           std::string(toString(expected));
+  }
+  if (status != Status::Ok) {
+    return "";
+  }
+  Outline reference;
+  if (tree.is_object() || tree.is_array()) {
+    for (const auto& [name, value] : tree.items()) {
+      reference.emplace_back(tree.is_object() ? name : "",
+                             value.is_string() ? "s:" + value.get<std::string>() : dumpJson(value));
+    }
+  }
+  if (root == JsonType::Object) {
+    std::sort(scanned.begin(), scanned.end());  // nlohmann orders members by name
+  }
+  if (root != typeOf(tree) || scanned != reference) {
+    return printable(text) + ": the scanner reports other values than nlohmann";
+  }
+  return "";
 }
 
 }  // namespace appserver::auth::testing

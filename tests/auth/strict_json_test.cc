@@ -276,76 +276,6 @@ TEST(StrictJson, ScansATokenSizedObjectWithoutAllocating) {
 
 // --- differential: the scanner against nlohmann + the old checks ---
 
-JsonType typeOf(const Json& value) {
-  switch (value.type()) {
-    case Json::value_t::null:
-      return JsonType::Null;
-    case Json::value_t::boolean:
-      return JsonType::Boolean;
-    case Json::value_t::string:
-      return JsonType::String;
-    case Json::value_t::array:
-      return JsonType::Array;
-    case Json::value_t::object:
-      return JsonType::Object;
-    default:
-      return JsonType::Number;
-  }
-}
-
-// A child as text both sides can produce: a string's decoded content, else compact JSON.
-using Outline = std::vector<std::pair<std::string, std::string>>;
-
-std::string printable(std::string_view text) {
-  std::string out;
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x20 && byte < 0x7f) {
-      out += c;
-    } else {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += std::string("\\x") + kHex[byte >> 4] + kHex[byte & 0xf];
-    }
-  }
-  return out.size() > 200 ? out.substr(0, 200) + "..." : out;
-}
-
-// Empty when the scanner and the reference agree on text, else what differs.
-std::string differenceFromReference(std::string_view text, JsonLimits limits = {}) {
-  Outline scanned;
-  JsonType root = JsonType::Null;
-  std::string scratch;
-  const Status status =
-      scanJsonStrict(text, limits, root, [&](std::string_view name, const JsonValue& value) {
-        scanned.emplace_back(name, value.type == JsonType::String
-                                       ? "s:" + std::string(jsonString(value, scratch))
-                                       : canonicalJson(value));
-      });
-  Json tree;
-  const Status expected = testing::parseJsonReference(text, limits, tree);
-  if (status != expected) {
-    return printable(text) + ": scanner " + std::string(toString(status)) + ", reference " +
-           std::string(toString(expected));
-  }
-  if (status != Status::Ok) {
-    return "";
-  }
-  Outline reference;
-  if (tree.is_object() || tree.is_array()) {
-    for (const auto& [name, value] : tree.items()) {
-      reference.emplace_back(tree.is_object() ? name : "",
-                             value.is_string() ? "s:" + value.get<std::string>() : dumpJson(value));
-    }
-  }
-  if (root == JsonType::Object) {
-    std::sort(scanned.begin(), scanned.end());  // nlohmann orders members by name
-  }
-  if (root != typeOf(tree) || scanned != reference) {
-    return printable(text) + ": the scanner reports other values than nlohmann";
-  }
-  return "";
-}
-
 TEST(StrictJsonDifferential, AgreesOnTrickyTexts) {
   const std::string tricky[] = {
       "",
@@ -489,10 +419,10 @@ TEST(StrictJsonDifferential, AgreesOnTrickyTexts) {
       std::string(5000, '{'),
       "{\"a\":" + std::string(20, '[')};
   for (const std::string& text : tricky) {
-    EXPECT_EQ(differenceFromReference(text), "");
+    EXPECT_EQ(testing::differenceFromReference(text, {}), "");
   }
   for (const std::string& text : tricky) {
-    EXPECT_EQ(differenceFromReference(text, JsonLimits{8, 2}), "");
+    EXPECT_EQ(testing::differenceFromReference(text, JsonLimits{8, 2}), "");
   }
 }
 
@@ -533,7 +463,7 @@ TEST(StrictJsonDifferential, AgreesOnTheCorpusJoseTexts) {
   ASSERT_GT(texts.size(), 40u);
   int objects = 0;
   for (const std::string& text : texts) {
-    EXPECT_EQ(differenceFromReference(text), "");
+    EXPECT_EQ(testing::differenceFromReference(text, {}), "");
     objects += scan(text) == Status::Ok ? 1 : 0;
   }
   EXPECT_GT(objects, 20);  // headers, claim sets and JWKs, not only opaque payloads
@@ -544,7 +474,7 @@ TEST(StrictJsonDifferential, AgreesOnWholeCorpusDocuments) {
   for (const char* file :
        {"jose-rfc/vectors.json", "wycheproof/json_web_key_test.json",
         "wycheproof/json_web_signature_test.json", "wycheproof/hmac_sha256_test.json"}) {
-    EXPECT_EQ(differenceFromReference(testing::readCorpus(file), large), "") << file;
+    EXPECT_EQ(testing::differenceFromReference(testing::readCorpus(file), large), "") << file;
   }
 }
 
@@ -561,7 +491,7 @@ TEST(StrictJsonDifferential, AgreesOnMutatedCorpusJoseTexts) {
   const auto check = [&](const std::string& text) {
     for (const JsonLimits& limits : {JsonLimits{}, shallow}) {
       ++cases;
-      std::string difference = differenceFromReference(text, limits);
+      std::string difference = testing::differenceFromReference(text, limits);
       if (!difference.empty() && differences.size() < 10) {
         differences.push_back(std::move(difference));
       }
