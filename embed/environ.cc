@@ -104,6 +104,8 @@ EnvironBuilder::EnvironBuilder(const WsgiAppOptions& options, py::object errors,
       k_content_length_(intern("CONTENT_LENGTH")),
       k_jwt_claims_(intern("appserver.jwt.claims")),
       k_http_cookie_(intern("HTTP_COOKIE")),
+      k_https_(intern("HTTPS")),
+      k_on_(intern("on")),
       json_loads_(py::module_::import("json").attr("loads")) {
   if (!template_) {
     throw py::error_already_set();
@@ -238,6 +240,9 @@ void EnvironBuilder::addHeaders(PyObject* environ, const WsgiRequest& request) {
 }
 
 void EnvironBuilder::addExtras(PyObject* environ, WsgiRequest& request) {
+  if (request.url_scheme == "https") {
+    setItem(environ, k_https_.ptr(), k_on_.ptr());  // the CGI variable some apps check
+  }
   if (!request.jwt_claims_json.empty()) {
     const py::str json(request.jwt_claims_json.data(), request.jwt_claims_json.size());
     setItem(environ, k_jwt_claims_.ptr(), json_loads_(json).ptr());

@@ -43,7 +43,7 @@ struct WsgiRequest {
   int remote_port = 0;
   std::string_view server_name;  // the listener's address, used when there is no Host
   int server_port = 0;
-  std::string_view url_scheme;  // "http" or "https"
+  std::string_view url_scheme;  // "http" or "https" (the environ then has HTTPS=on too)
   // The verified JWT payload (a JSON object) for environ["appserver.jwt.claims"], or "".
   std::string_view jwt_claims_json;
   // Further environ string entries the server sets (REMOTE_USER and the like).

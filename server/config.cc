@@ -10,6 +10,7 @@
 
 #include "auth/jwt_cli.h"
 #include "config_sources.h"
+#include "tls_context.h"
 
 namespace appserver::server {
 
@@ -230,6 +231,32 @@ void addWorkerAnswerOptions(CLI::App& cli, Config& c) {
       ->check([](const std::string& v) { return v.starts_with('/') ? "" : "expected /PATH"; });
 }
 
+// Gunicorn's SSL settings (server/tls_context.h): TLS on every listener.
+void addTlsOptions(CLI::App& cli, TlsConfig& c) {
+  const std::string group = "TLS";
+  cli.add_option("--certfile", c.certfile,
+                 "PEM certificate (chain) file: TLS on every listener; may hold the key too")
+      ->group(group);
+  cli.add_option("--keyfile", c.keyfile, "PEM private key file (default: in --certfile)")
+      ->group(group);
+  cli.add_option("--ca-certs", c.ca_certs, "PEM file of the CAs client certificates chain to")
+      ->group(group);
+  cli.add_option("--cert-reqs", c.cert_reqs,
+                 "Client certificates: 0 not asked for, 1 verified when sent, 2 required")
+      ->check(CLI::Range(0, 2))
+      ->group(group);
+  cli.add_option("--ciphers", c.ciphers,
+                 "OpenSSL cipher list for TLS 1.2 (default: ECDHE with AES-GCM or ChaCha20)")
+      ->group(group);
+  cli.add_option("--ssl-version", c.ssl_version,
+                 "TLS (1.2 or 1.3; also SSLv23, TLS_SERVER), TLSv1_2 or TLSv1_3")
+      ->check([](const std::string& v) {
+        TlsVersionRange range;
+        return parseSslVersion(v, range);
+      })
+      ->group(group);
+}
+
 // Every option, bound to config.
 void addAllOptions(CLI::App& cli, Config& config) {
   cli.set_version_flag("-v,--version", kVersion);
@@ -245,6 +272,7 @@ void addAllOptions(CLI::App& cli, Config& config) {
   addLogOptions(cli, config);
   addWorkerAnswerOptions(cli, config);
   addJwtServerOptions(cli, config.jwt);
+  addTlsOptions(cli, config.tls);
   takeLastValues(cli);
 }
 

@@ -33,6 +33,16 @@ struct JwtConfig {
   std::string denylist;  // --jwt-denylist FILE
 };
 
+// --certfile and friends (server/tls_context.h): TLS on every listener when certfile is set.
+struct TlsConfig {
+  std::string certfile;
+  std::string keyfile;              // "" = the private key is in certfile
+  std::string ca_certs;             // CAs that client certificates must chain to
+  int cert_reqs = 0;                // Gunicorn's: 0 none, 1 optional, 2 required
+  std::string ciphers;              // TLS 1.2 cipher list; "" = appserver's default
+  std::string ssl_version = "TLS";  // Gunicorn's names; TLS 1.2 and 1.3 only
+};
+
 struct Config {
   std::string app;  // MODULE[:CALLABLE]
   std::vector<std::string> binds;
@@ -79,6 +89,7 @@ struct Config {
   std::vector<std::string> static_dirs;  // --static URL_PREFIX=DIR (server/static_files.h)
   std::string health_path;               // answered 200 by the worker itself; "" = none
   JwtConfig jwt;
+  TlsConfig tls;
 };
 
 // Parses argv. Returns false when the process should exit with status 0 (--help, --version

@@ -15,6 +15,7 @@
 #include "listener.h"
 #include "log.h"
 #include "static_files.h"
+#include "tls_context.h"
 #include "worker.h"
 
 namespace appserver::server {
@@ -23,7 +24,7 @@ namespace {
 
 constexpr double kLingerSeconds = 2;         // draining input after the last response
 constexpr double kStopGraceSeconds = 1;      // a graceful stop waits this long for a request
-constexpr size_t kSendfileFallback = 65536;  // bytes copied through a write when sendfile blocks
+constexpr size_t kFileBlock = 65536;  // bytes of a file copied through one write()
 constexpr std::string_view kChunkThenLast = "\r\n0\r\n\r\n";
 
 Connection& owner(void* data) { return *static_cast<Connection*>(data); }
@@ -95,6 +96,10 @@ int Connection::accept(uv_stream_t* server) {
     }
   }
   client_addr_ = remote_addr_;
+  if (const TlsContext* tls = worker_.tls(); tls != nullptr) {
+    TlsStream::Reader& reader = *this;
+    tls_ = std::make_unique<TlsStream>(*tls, stream(), reader, remote_addr_);
+  }
   startNextRequest();
   return 0;
 }
@@ -154,6 +159,14 @@ void Connection::handleTimeout() {
 }
 
 void Connection::handleRead(ssize_t nread, const uv_buf_t* buf) {
+  if (tls_ != nullptr) {
+    tls_->receive(nread, buf);  // comes back decrypted through tlsRead()
+    return;
+  }
+  handleInput(nread, buf);
+}
+
+void Connection::handleInput(ssize_t nread, const uv_buf_t* buf) {
   if (nread == 0) {
     return;
   }
@@ -163,9 +176,12 @@ void Connection::handleRead(ssize_t nread, const uv_buf_t* buf) {
     }
     return;  // input after the last response is drained, not parsed
   }
+  if (nread == TlsStream::kPlainHttp) {
+    refuse(400, "plain HTTP on a TLS port");  // in plaintext, as nginx does
+    return;
+  }
   if (nread < 0) {
-    uv_read_stop(stream());
-    reading_ = false;
+    stopReading();
     if (nread == UV_EOF && phase_ == Phase::Receiving) {
       // A half-closed client may still want the answer to a request its EOF completed.
       close_after_ = true;
@@ -201,7 +217,7 @@ void Connection::afterParse(HttpParser::Result result, std::string_view rest) {
           continue_sent_ = true;
           uv_buf_t buf =
               uv_buf_init(const_cast<char*>(continueResponse().data()), continueResponse().size());
-          uv_write(&continue_req_, stream(), &buf, 1, ConnectionCallbacks::onContinueDone);
+          send(&continue_req_, &buf, 1, ConnectionCallbacks::onContinueDone);
         }
       }
       return;
@@ -217,14 +233,11 @@ void Connection::afterParse(HttpParser::Result result, std::string_view rest) {
 
 void Connection::dispatch() {
   uv_timer_stop(&timer_);
-  if (reading_) {
-    uv_read_stop(stream());
-    reading_ = false;
-  }
+  stopReading();
   close_after_ = close_after_ || !parser_.request().keep_alive || worker_.stopping();
   started_ = std::chrono::steady_clock::now();
   started_wall_ = std::chrono::system_clock::now();
-  url_scheme_ = "http";
+  url_scheme_ = tls_ != nullptr ? "https" : "http";
   client_addr_ = remote_addr_;
   worker_.forwarded().apply(parser_.request(), remote_addr_, url_scheme_, client_addr_);
   const HttpRequest& r = parser_.request();
@@ -440,11 +453,35 @@ void Connection::write(std::initializer_list<std::string_view> pieces) {
     handleWriteDone(0);
     return;
   }
-  if (uv_write(&write_req_, stream(), bufs, n, ConnectionCallbacks::onWriteDone) != 0) {
+  if (send(&write_req_, bufs, n, ConnectionCallbacks::onWriteDone) != 0) {
     close();
     return;
   }
   armTimer(worker_.config().write_timeout);
+}
+
+void Connection::startReading() {
+  if (reading_ ||
+      uv_read_start(stream(), ConnectionCallbacks::onAlloc, ConnectionCallbacks::onRead) != 0) {
+    return;
+  }
+  reading_ = true;
+  if (tls_ != nullptr) {
+    std::vector<char>& buffer = worker_.readBuffer();
+    tls_->resume(uv_buf_init(buffer.data(), buffer.size()));  // what arrived while paused
+  }
+}
+
+void Connection::stopReading() {
+  if (reading_) {
+    uv_read_stop(stream());
+    reading_ = false;
+  }
+}
+
+int Connection::send(uv_write_t* req, const uv_buf_t bufs[], unsigned nbufs, uv_write_cb cb) {
+  return tls_ != nullptr ? tls_->write(req, bufs, nbufs, cb)
+                         : uv_write(req, stream(), bufs, nbufs, cb);
 }
 
 void Connection::handleWriteDone(int status) {
@@ -474,6 +511,10 @@ void Connection::handleWriteDone(int status) {
 }
 
 void Connection::sendFile() {
+  if (tls_ != nullptr) {
+    sendFileBlock();  // the kernel cannot encrypt: the file goes through TLS in blocks
+    return;
+  }
   const int file = file_fd_;
   uv_os_fd_t sock = -1;
   uv_fileno(reinterpret_cast<uv_handle_t*>(stream()), &sock);
@@ -492,16 +533,8 @@ void Connection::sendFile() {
     if (n < 0 && errno == EAGAIN) {
       // The socket is full: one block goes through libuv, whose completion says when the
       // client has room again; then sendfile takes over again.
-      out_body_.resize(std::min<size_t>(kSendfileFallback, static_cast<size_t>(file_left_)));
-      const ssize_t got = ::pread(file, out_body_.data(), out_body_.size(), file_offset_);
-      if (got > 0) {
-        out_body_.resize(static_cast<size_t>(got));
-        file_offset_ += got;
-        file_left_ -= got;
-        body_sent_ += static_cast<uint64_t>(got);
-        write({out_body_});
-        return;
-      }
+      sendFileBlock();
+      return;
     }
     // A read error, or the file shrank: the response cannot be completed.
     logAt(LogLevel::Error, "sendfile failed after {} bytes: {}", body_sent_,
@@ -510,6 +543,23 @@ void Connection::sendFile() {
     return;
   }
   finishResponse();
+}
+
+void Connection::sendFileBlock() {
+  out_body_.resize(std::min<size_t>(kFileBlock, static_cast<size_t>(file_left_)));
+  const ssize_t got = ::pread(file_fd_, out_body_.data(), out_body_.size(), file_offset_);
+  if (got <= 0) {
+    // A read error, or the file shrank: the response cannot be completed.
+    logAt(LogLevel::Error, "reading the response's file failed after {} bytes: {}", body_sent_,
+          got < 0 ? std::strerror(errno) : "file shorter than announced");
+    close();
+    return;
+  }
+  out_body_.resize(static_cast<size_t>(got));
+  file_offset_ += got;
+  file_left_ -= got;
+  body_sent_ += static_cast<uint64_t>(got);
+  write({out_body_});
 }
 
 void Connection::finishResponse() {
@@ -554,19 +604,13 @@ void Connection::startNextRequest() {
              : served_one_ ? worker_.config().keep_alive
                            : worker_.config().header_timeout);
   }
-  if (!reading_ &&
-      uv_read_start(stream(), ConnectionCallbacks::onAlloc, ConnectionCallbacks::onRead) == 0) {
-    reading_ = true;
-  }
+  startReading();
 }
 
 void Connection::refuse(int status, std::string_view reason) {
   logAt(LogLevel::Debug, "refused a request from {} with {}: {}", remote_addr_, status, reason);
   uv_timer_stop(&timer_);
-  if (reading_) {
-    uv_read_stop(stream());
-    reading_ = false;
-  }
+  stopReading();
   started_wall_ = std::chrono::system_clock::now();
   started_ = std::chrono::steady_clock::now();
   close_after_ = true;
@@ -576,15 +620,15 @@ void Connection::refuse(int status, std::string_view reason) {
 
 void Connection::linger() {
   phase_ = Phase::Lingering;
-  if (uv_shutdown(&shutdown_req_, stream(), ConnectionCallbacks::onShutdown) != 0) {
+  const int rc = tls_ != nullptr
+                     ? tls_->shutdown(&shutdown_req_, ConnectionCallbacks::onShutdown)
+                     : uv_shutdown(&shutdown_req_, stream(), ConnectionCallbacks::onShutdown);
+  if (rc != 0) {
     close();
     return;
   }
   armTimer(kLingerSeconds);
-  if (!reading_ &&
-      uv_read_start(stream(), ConnectionCallbacks::onAlloc, ConnectionCallbacks::onRead) == 0) {
-    reading_ = true;
-  }
+  startReading();
 }
 
 void Connection::logAccess(int status) {

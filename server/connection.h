@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -21,6 +22,7 @@
 #include "embed/wsgi_app.h"
 #include "http_parser.h"
 #include "http_response.h"
+#include "tls_stream.h"
 #include "unique_fd.h"
 
 namespace appserver::server {
@@ -28,7 +30,7 @@ namespace appserver::server {
 class Worker;
 struct Listener;
 
-class Connection : public AppJob {
+class Connection : public AppJob, private TlsStream::Reader {
  public:
   Connection(Worker& worker, const Listener& listener);
   Connection(const Connection&) = delete;
@@ -64,6 +66,11 @@ class Connection : public AppJob {
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&socket_); }
 
   void handleRead(ssize_t nread, const uv_buf_t* buf);
+  // Bytes the client sent, decrypted when the connection is TLS (nread < 0: the end or a
+  // failure, as in uv_read_cb).
+  void handleInput(ssize_t nread, const uv_buf_t* buf);
+  bool tlsReading() const override { return reading_; }
+  void tlsRead(ssize_t nread, const uv_buf_t* buf) override { handleInput(nread, buf); }
   void handleWriteDone(int status);
   void handleTimeout();
   void handleClosed();
@@ -82,11 +89,17 @@ class Connection : public AppJob {
   void respond();
   void sendMore();
   void sendFile();
+  // One block of the file through write(): when the socket is full, and always under TLS.
+  void sendFileBlock();
   void finishResponse();
   void startNextRequest();
   void refuse(int status, std::string_view reason);
   void linger();
   void write(std::initializer_list<std::string_view> pieces);
+  // The socket calls, through the TlsStream when the connection is TLS.
+  void startReading();
+  void stopReading();
+  int send(uv_write_t* req, const uv_buf_t bufs[], unsigned nbufs, uv_write_cb cb);
   void armTimer(double seconds);
   void logAccess(int status);
 
@@ -100,6 +113,7 @@ class Connection : public AppJob {
   uv_write_t write_req_;
   uv_write_t continue_req_;
   uv_shutdown_t shutdown_req_;
+  std::unique_ptr<TlsStream> tls_;  // null on a plain connection
   State state_ = State::Open;
   Phase phase_ = Phase::Waiting;
   int open_handles_ = 0;

@@ -25,6 +25,7 @@
 #include "process_title.h"
 #include "socket_handover.h"
 #include "static_files.h"
+#include "tls_context.h"
 
 namespace {
 
@@ -86,6 +87,7 @@ int main(int argc, char** argv) {
   Config config;
   std::vector<Listener> listeners;
   std::unique_ptr<AuthGate> gate;
+  std::unique_ptr<TlsContext> tls;
   try {
     if (!parseCommandLine(argc, argv, config)) {
       return 0;
@@ -108,6 +110,7 @@ int main(int argc, char** argv) {
       applyDjangoJwtSettings(config);
     }
     gate = AuthGate::create(config.jwt, std::move(jwks));  // keys load before any fork
+    tls = TlsContext::createIfConfigured(config.tls);     // so do certificates
     if (config.check_config) {
       checkAppImports(config);
       if (!config.unsupported.empty()) {
@@ -119,6 +122,13 @@ int main(int argc, char** argv) {
     InheritedListeners inherited = takeInheritedListeners(config.binds);
     context.predecessor = inherited.predecessor;
     listeners = openListeners(config, context.run_as, inherited);
+    if (tls != nullptr) {
+      for (Listener& l : listeners) {  // for the logs, as Gunicorn names them
+        if (l.name.starts_with("http://")) {
+          l.name.insert(4, "s");
+        }
+      }
+    }
     // A new master started by USR2 is already detached: its pid must stay the one the old
     // master forked.
     if (config.daemon && inherited.source != InheritedListeners::Source::Predecessor) {
@@ -136,7 +146,7 @@ int main(int argc, char** argv) {
   // A client that hangs up must cost an EPIPE on that connection, not the process.
   ::signal(SIGPIPE, SIG_IGN);
   try {
-    return Master(config, listeners, gate.get(), std::move(context)).run();
+    return Master(config, listeners, gate.get(), tls.get(), std::move(context)).run();
   } catch (const ConfigError& e) {  // the pid file cannot be written, and the like
     std::fprintf(stderr, "appserver: error: %s\n", e.what());
     return 2;

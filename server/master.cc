@@ -77,10 +77,11 @@ std::string describeExit(int status) {
 }  // namespace
 
 Master::Master(const Config& config, std::vector<Listener>& listeners, AuthGate* gate,
-               MasterContext context)
+               TlsContext* tls, MasterContext context)
     : config_(config),
       listeners_(listeners),
       gate_(gate),
+      tls_(tls),
       context_(std::move(context)),
       name_(config.name.empty() ? config.app : config.name),
       pid_file_(config.pidfile),
@@ -122,6 +123,9 @@ int Master::run() {
     logAt(LogLevel::Info, "Listening at: {} ({})", l.name, ::getpid());
   }
   logAt(LogLevel::Info, "Using worker: {}", config_.threads > 1 ? "threads" : "sync");
+  if (tls_ != nullptr) {
+    logAt(LogLevel::Info, "TLS on every listener: {}", tls_->describe());
+  }
   maintainWorkers();
   while (halt_status_ < 0) {
     for (int signum : waitForSignals(workersBooting() ? kBootPollMs : kPollMs)) {
@@ -217,7 +221,7 @@ pid_t Master::spawnWorker() {
   }
   int status = kExitBootError;
   {
-    Worker worker(config_, listeners_, master, *slot, gate_);
+    Worker worker(config_, listeners_, master, *slot, gate_, tls_);
     status = worker.run();
   }
   std::fflush(nullptr);
@@ -393,6 +397,9 @@ void Master::reload() {
   ready_announced_ = false;
   if (gate_ != nullptr) {
     gate_->reload();  // JWT keys re-read before the new workers fork; bad ones are kept out
+  }
+  if (tls_ != nullptr) {
+    tls_->reload();  // likewise the certificate and key: bad new files leave the old ones
   }
   target_workers_ = config_.workers;  // as Gunicorn: TTIN, TTOU and WINCH are undone
   while (activeWorkers() > target_workers_) {

@@ -29,6 +29,7 @@
 #include "scoreboard.h"
 #include "socket_handover.h"
 #include "systemd_notifier.h"
+#include "tls_context.h"
 
 namespace appserver::server {
 
@@ -41,10 +42,11 @@ struct MasterContext {
 
 class Master {
  public:
-  // gate: the JWT check the workers inherit, or null when JWT verification is off.
+  // gate: the JWT check the workers inherit, or null when JWT verification is off. tls:
+  // the TLS context they inherit, reloaded on HUP, or null when TLS is off.
   // Throws ConfigError when $NOTIFY_SOCKET is malformed.
   Master(const Config& config, std::vector<Listener>& listeners, AuthGate* gate,
-         MasterContext context = {});
+         TlsContext* tls = nullptr, MasterContext context = {});
   // Runs until stopped. Returns the process exit status.
   int run();
 
@@ -93,6 +95,7 @@ class Master {
   const Config& config_;
   std::vector<Listener>& listeners_;
   AuthGate* gate_;
+  TlsContext* tls_;
   MasterContext context_;
   std::string name_;  // --name, or the app: in process titles
   PidFile pid_file_;

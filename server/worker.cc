@@ -89,12 +89,13 @@ struct WorkerCallbacks {
 };
 
 Worker::Worker(const Config& config, const std::vector<Listener>& listeners, pid_t master,
-               WorkerSlot& slot, AuthGate* gate)
+               WorkerSlot& slot, AuthGate* gate, const TlsContext* tls)
     : config_(config),
       listeners_(listeners),
       master_(master),
       slot_(slot),
       gate_(gate),
+      tls_(tls),
       forwarded_(config.forwarded_allow_ips, config.forwarded_header == "forwarded"),
       read_buffer_(kReadBufferSize) {
   limits_.request_line = static_cast<size_t>(config.limit_request_line);

@@ -23,6 +23,7 @@
 #include "listener.h"
 #include "scoreboard.h"
 #include "static_files.h"
+#include "tls_context.h"
 
 namespace appserver::server {
 
@@ -35,9 +36,10 @@ constexpr int kExitAppLoadError = 4;  // the app could not be imported: the mast
 class Worker {
  public:
   // slot: this worker's scoreboard slot, stamped by the heartbeat. gate: the JWT check, or
-  // null when it is off (the worker's copy after fork: its token cache is its own).
+  // null when it is off (the worker's copy after fork: its token cache is its own). tls:
+  // the TLS context of every listener, or null when TLS is off.
   Worker(const Config& config, const std::vector<Listener>& listeners, pid_t master,
-         WorkerSlot& slot, AuthGate* gate);
+         WorkerSlot& slot, AuthGate* gate, const TlsContext* tls);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -52,6 +54,8 @@ class Worker {
   embed::WsgiApp& app() { return *app_; }
   AppRunner& runner() { return *runner_; }
   AuthGate* authGate() { return gate_; }
+  // The TLS context of every connection, or null when TLS is off.
+  const TlsContext* tls() const { return tls_; }
   // The --static mounts, or null when there are none.
   const StaticFiles* staticFiles() const { return static_files_.get(); }
   const ForwardedPolicy& forwarded() const { return forwarded_; }
@@ -88,6 +92,7 @@ class Worker {
   pid_t master_;
   WorkerSlot& slot_;
   AuthGate* gate_;
+  const TlsContext* tls_;
   HttpLimits limits_;
   ForwardedPolicy forwarded_;
   uv_loop_t loop_{};

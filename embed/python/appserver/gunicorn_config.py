@@ -47,6 +47,12 @@ OPTIONS = {
     "errorlog": "--error-logfile",
     "loglevel": "--log-level",
     "pythonpath": "--pythonpath",
+    "certfile": "--certfile",
+    "keyfile": "--keyfile",
+    "ca_certs": "--ca-certs",
+    "cert_reqs": "--cert-reqs",
+    "ciphers": "--ciphers",
+    "ssl_version": "--ssl-version",  # a name or Python's ssl.PROTOCOL_* number, as Gunicorn
     # appserver's own settings, which Gunicorn lacks
     "static": "--static",  # {"/static/": STATIC_ROOT}, or ["/static/=DIR", ...]
     "health_path": "--health-path",
@@ -71,10 +77,9 @@ UNSUPPORTED_DEFAULTS = {
     "syslog_facility": "user", "enable_stdio_inheritance": False, "statsd_host": None,
     "dogstatsd_tags": "", "statsd_prefix": "",
     "default_proc_name": "gunicorn", "paste": None, "proxy_protocol": False,
-    "proxy_allow_ips": "127.0.0.1", "keyfile": None, "certfile": None, "cert_reqs": 0,
-    "ca_certs": None, "suppress_ragged_eofs": True, "do_handshake_on_connect": False,
-    "ciphers": None, "raw_paste_global_conf": [], "strip_header_spaces": False,
-    "tolerate_dangerous_framing": False, "ssl_version": 2,
+    "proxy_allow_ips": "127.0.0.1", "suppress_ragged_eofs": True,
+    "do_handshake_on_connect": False, "raw_paste_global_conf": [], "strip_header_spaces": False,
+    "tolerate_dangerous_framing": False,
 }
 # Server hooks: Python callables Gunicorn runs in its arbiter; any definition is reported.
 HOOKS = {
@@ -118,7 +123,7 @@ def translate(settings):
             unsupported.append(name)
         elif name in UNSUPPORTED_DEFAULTS:
             default = UNSUPPORTED_DEFAULTS[name]
-            if value != default and not (name == "ssl_version" and int(value) == default):
+            if value != default:
                 unsupported.append(name)
     return args, unsupported
 
