@@ -127,7 +127,7 @@ int TlsStream::write(uv_write_t* req, const uv_buf_t bufs[], unsigned nbufs, uv_
   if (mode_ == Mode::Plain) {
     return uv_write(req, stream_, bufs, nbufs, cb);
   }
-  if (mode_ == Mode::Failed || shutdown_req_ != nullptr) {
+  if (mode_ == Mode::Failed || shutdown_req_ != nullptr || closing()) {
     return UV_EPIPE;
   }
   APPSERVER_CHECK(pending_count_ < kMaxWrites && nbufs > 0 && nbufs <= kMaxBufs);
@@ -219,18 +219,22 @@ void TlsStream::pump() {
 
 void TlsStream::handleWriteDone(int status) {
   writing_ = false;
-  // Written: the writes sealed into the batch. Failed: every write the stream holds.
-  const size_t done = status == 0 ? sealed_ : pending_count_;
+  // Done: the writes sealed into the batch; and when the socket failed or is closing, every
+  // other one too, since it can never go out.
+  const size_t sealed = sealed_;
+  const bool lost = status != 0 || closing();
+  const size_t done = lost ? pending_count_ : sealed;
   std::array<PendingWrite, kMaxWrites> finished;
   std::copy(pending_.begin(), pending_.begin() + done, finished.begin());
   std::copy(pending_.begin() + done, pending_.begin() + pending_count_, pending_.begin());
   pending_count_ -= done;
   sealed_ = 0;
-  if (status != 0 && mode_ == Mode::Tls) {
+  if (lost && mode_ == Mode::Tls) {
     mode_ = Mode::Failed;
   }
   for (size_t i = 0; i < done; ++i) {
-    finished[i].cb(finished[i].req, status);  // may write again, or close the connection
+    const int result = status != 0 ? status : i < sealed ? 0 : UV_ECANCELED;
+    finished[i].cb(finished[i].req, result);  // may write again, or close the connection
   }
   pump();
 }

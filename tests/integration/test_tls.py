@@ -269,6 +269,16 @@ class TestTls(TlsTestCase):
             self.skipTest("this OpenSSL cannot even offer TLS 1.1")
         self.assertIn("PROTOCOL_VERSION", str(caught.exception))  # the server's alert
 
+    def test_tls12_suites_without_aead_are_refused_by_default(self):
+        def handshake(cipher):
+            context = client_context(self.ca[0], version=ssl.TLSVersion.TLSv1_2)
+            context.set_ciphers(f"{cipher}:@SECLEVEL=0")
+            tls_connection(self.server.port, context).close()
+        handshake("ECDHE-ECDSA-AES128-GCM-SHA256")
+        with self.assertRaises(ssl.SSLError) as caught:
+            handshake("ECDHE-ECDSA-AES128-SHA")  # CBC: OpenSSL has it, the default list not
+        self.assertIn("HANDSHAKE_FAILURE", str(caught.exception))
+
     def test_sessions_resume_on_any_worker(self):
         for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
             with self.subTest(version.name):
