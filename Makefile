@@ -19,9 +19,9 @@ PACKAGES := build-essential cmake pkg-config clang \
   libuv1-dev node-llhttp pybind11-dev python3-dev libssl-dev libcurl4-openssl-dev ca-certificates \
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev \
   python3-django python3-djangorestframework python3-djangorestframework-simplejwt \
-  curl openssl nginx-light wrk systemd libclang-rt-14-dev
+  curl openssl nginx-light wrk systemd libclang-rt-14-dev python3-yaml
 BENCH_PACKAGES := wrk nginx-light gunicorn uwsgi uwsgi-plugin-python3 python3-waitress \
-  python3-matplotlib linux-perf valgrind
+  python3-matplotlib linux-perf valgrind python3-whitenoise
 
 BUILD_ASAN   := build-asan
 BUILD_FUZZ   := build-fuzz

@@ -8,14 +8,21 @@ are zeroed, N keep-alive requests are sent one after another on one connection, 
 worker's counters are dumped: instructions / N is the cost of one request in the worker
 (parsing, the app call, the response), everything but the kernel.
 
-    bench/instructions.py [--requests N] [--path /] -- APPSERVER_ARGS... MODULE[:CALLABLE]
-    bench/instructions.py -- --chdir examples hello
-    bench/instructions.py --path /api/hello/ -- --chdir examples/django myproj.wsgi
+    bench/instructions.py [--requests N] [--path /] [--header 'Name: value']... [--save NAME]
+                          -- APPSERVER_ARGS... APP
+    bench/instructions.py --save hello -- --chdir examples hello
+    bench/instructions.py --save json --path /api/hello/ -- --chdir examples/django myproj.wsgi
+
+--save NAME records the count under NAME in bench/instructions.json, from which
+bench/report.py makes the table in docs/benchmarks.md.
 """
+import datetime
 import argparse
 import glob
+import json
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -26,8 +33,9 @@ from servers import ServerProcess, free_port
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def send_requests(port, path, count):
-    request = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path).encode()
+def send_requests(port, path, headers, count):
+    request = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n" % (
+        path, "".join(h + "\r\n" for h in headers))).encode()
     with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
         for _ in range(count):
             s.sendall(request)
@@ -54,12 +62,35 @@ def total_instructions(path):
     raise SystemExit("no totals in %s" % path)
 
 
+def save(args, server_args, per_request):
+    """Records one count in args.output under args.save, with how it was made."""
+    records = {}
+    if os.path.exists(args.output):
+        with open(args.output) as f:
+            records = json.load(f)
+    git = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
+                         capture_output=True, text=True).stdout.strip()
+    command = ["bench/instructions.py", "--requests", str(args.requests), "--path", args.path]
+    command += ["--header=%s" % shlex.quote(h) for h in args.header] + ["--"] + server_args
+    records[args.save] = {
+        "instructions_per_request": per_request, "path": args.path,
+        "command": " ".join(command), "git": git,
+        "date": datetime.date.today().isoformat()}
+    with open(args.output, "w") as f:
+        json.dump(records, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--path", default="/")
+    ap.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                    help="a request header (repeatable)")
     ap.add_argument("--binary", default=os.path.join(REPO, "build", "appserver"))
+    ap.add_argument("--save", metavar="NAME", help="record the count in --output")
+    ap.add_argument("--output", default=os.path.join(REPO, "bench", "instructions.json"))
     ap.add_argument("server_args", nargs=argparse.REMAINDER)
     args = ap.parse_args()
     server_args = [a for a in args.server_args if a != "--"]
@@ -75,19 +106,21 @@ def main():
     # Under valgrind a worker imports Django in about a minute; start() waits until it has.
     server.start(port, timeout=300)
     try:
-        send_requests(port, args.path, args.warmup)
+        send_requests(port, args.path, args.header, args.warmup)
         workers = [str(pid) for pid in server.tree()[1:]]
         if len(workers) != 1:
             raise SystemExit("expected one worker, found %r" % workers)
         worker = workers[0]
         subprocess.run(["callgrind_control", "-z", worker], capture_output=True, check=True)
-        send_requests(port, args.path, args.requests)
+        send_requests(port, args.path, args.header, args.requests)
         subprocess.run(["callgrind_control", "-d", worker], capture_output=True, check=True)
         dumps = sorted(glob.glob("%s/cg.%s.*" % (outdir, worker)), key=os.path.getmtime)
         instructions = total_instructions(dumps[-1])
         print("callgrind profile: %s" % dumps[-1], file=sys.stderr)
         print("%d instructions per request (%d requests, %s)" % (
             instructions // args.requests, args.requests, " ".join(server_args)))
+        if args.save:
+            save(args, server_args, instructions // args.requests)
     finally:
         server.stop(timeout=30)
 

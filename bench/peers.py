@@ -9,7 +9,8 @@ serves the same two applications from the repository:
   django  examples/django, the example project: a plain JSON view, a DRF view behind a
           JWT, a static file (served by the server itself where it can: appserver's
           --static, uWSGI's --static-map; else by Django's `serve` view), a 1 MiB streamed
-          response and a view that sleeps 5 ms
+          response and a view that sleeps 5 ms; and appserver once more with the static
+          file served by WhiteNoise's middleware instead of --static (static_whitenoise)
 
 nginx answers the same URLs without Python (a fixed body, the file from disk, a 1 MiB file):
 the ceiling of what an HTTP server does on this machine.
@@ -42,6 +43,7 @@ ENDPOINTS = {
     "drf_jwt": Endpoint("/api/protected/", "DRF view, JWT verified", token="good"),
     "bad_token": Endpoint("/api/protected/", "bad token refused", token="bad", status=401),
     "static": Endpoint("/static/api/hello.txt", "static file, 47 bytes"),
+    "static_whitenoise": Endpoint("/static/api/hello.txt", "static file, 47 bytes, by WhiteNoise"),
     "stream": Endpoint("/api/stream/", "1 MiB streamed response"),
     "slow": Endpoint("/api/slow/", "view sleeping 5 ms"),
 }
@@ -97,6 +99,9 @@ def deployments(binary):
         Deployment("appserver", "django-threads", ("slow",),
                    appserver_django + ("--threads", str(THREADS)) + django,
                    env=settings_appserver),
+        Deployment("appserver", "django-whitenoise", ("static_whitenoise",),
+                   appserver + ("--chdir", DJANGO) + django,
+                   env=(("DJANGO_SETTINGS_MODULE", "whitenoise_settings"), ("PYTHONPATH", BENCH))),
         Deployment("runserver", "hello", ("hello",), runserver, DJANGO, runserver_hello),
         Deployment("runserver", "django", DJANGO_ENDPOINTS, runserver, DJANGO),
         Deployment("gunicorn-sync", "hello", ("hello",), gunicorn + hello, EXAMPLES),

@@ -2,6 +2,7 @@
 """report.py: docs/benchmarks.md and its charts, generated from bench/run.py's results.
 
     bench/report.py [bench/results.json] [--doc docs/benchmarks.md] [--charts docs/bench]
+                    [--instructions bench/instructions.json]
 
 Every figure is the median over the rounds of one run. The targets of issue 6 are checked
 against the same figures. bench/analysis.md (what bounds the results, from profiles) is
@@ -194,6 +195,8 @@ def targets(res):
                      fmt_ms(res.median(best, e, "p99_ms"))),
                   res.median("appserver", e, "p99_ms"), res.median(best, e, "p99_ms"), False,
                   "ms")
+    check("static file: --static faster than WhiteNoise in the same appserver",
+          res.ratio("appserver", "appserver", "static", other_endpoint="static_whitenoise"), 1)
     check("5 ms view, `--threads %d`: at least 3x Gunicorn sync" % res.data["meta"]["app_threads"],
           res.ratio("appserver", "gunicorn-sync", "slow"), 3)
     for app in ("hello", "django"):
@@ -202,6 +205,32 @@ def targets(res):
         check("idle worker RSS beyond the imported app (%s): under 5 MiB" % app,
               (worker - base) / MIB if worker and base else None, 5, False, "MiB")
     return out
+
+
+HELLO_INSTRUCTIONS_TARGET = 20000  # issue 6: what the fastest minimal C servers spend
+
+
+def instructions_section(records):
+    """The callgrind counts bench/instructions.py --save recorded, as a table."""
+    if not records:
+        return ""
+    rows = []
+    for name, r in sorted(records.items()):
+        target = ""
+        if name == "hello":
+            met = r["instructions_per_request"] <= HELLO_INSTRUCTIONS_TARGET
+            target = "at most %s: %s" % (fmt(HELLO_INSTRUCTIONS_TARGET),
+                                         "met" if met else "**missed**")
+        rows.append([name, "`%s`" % r["path"], fmt(r["instructions_per_request"]), target,
+                     "%s (%s)" % (r["date"], r["git"]), "`%s`" % r["command"]])
+    return ("\n## Instructions per request\n\nUser-space instructions of the worker process "
+            "per keep-alive request (parsing, the app, the response; not the kernel), counted "
+            "by callgrind over thousands of requests on one connection to one worker: a "
+            "figure that does not move with the machine's load, so regressions on the hot "
+            "path show here first. Made by `bench/instructions.py --save NAME` (not part of "
+            "`make bench`: under valgrind Django takes minutes to import).\n\n"
+            + table(["name", "path", "instructions per request", "target", "measured",
+                     "command"], rows))
 
 
 def charts(res, folder, doc_dir):
@@ -263,7 +292,7 @@ def commands_section(res):
     return "\n".join(lines) + "\n"
 
 
-def render(res, chart_files, analysis):
+def render(res, chart_files, analysis, instructions=None):
     meta, settings = res.data["meta"], res.data["meta"]["settings"]
     parts = ["""# Benchmarks
 
@@ -284,7 +313,7 @@ average {load_before} before, {load_after} after.
            load_after=", ".join("%.1f" % x for x in meta["load_after"]), **settings)]
     parts.append("""
 **Which figures to trust.** The machine has {cores} cores, shared by wrk, the server and
-whatever else runs; other engineers' builds ran during this run. Requests/s and latency
+whatever else runs (the load averages above say how busy it was). Requests/s and latency
 move with that noise (the min–max columns show how much). **Server CPU time per request**
 — user plus system time of the server's master and all its workers, from the kernel's own
 accounting (`/proc/PID/stat`) before and after each run, divided by the requests wrk
@@ -319,6 +348,7 @@ a core is not counted.
                  "during each run: with two workers an even spread is 50%, and 100% means one "
                  "worker served everything while the other idled.\n\n")
     parts.append(spread_table(res))
+    parts.append(instructions_section(instructions))
     if analysis:
         parts.append("\n" + analysis.strip() + "\n")
     failures = res.failures()
@@ -344,6 +374,7 @@ def main():
     ap.add_argument("--doc", default=os.path.join(peers.REPO, "docs", "benchmarks.md"))
     ap.add_argument("--charts", default=os.path.join(peers.REPO, "docs", "bench"))
     ap.add_argument("--analysis", default=os.path.join(peers.BENCH, "analysis.md"))
+    ap.add_argument("--instructions", default=os.path.join(peers.BENCH, "instructions.json"))
     ap.add_argument("--no-charts", action="store_true")
     args = ap.parse_args()
     with open(args.results) as f:
@@ -354,8 +385,12 @@ def main():
     if os.path.exists(args.analysis):
         with open(args.analysis) as f:
             analysis = f.read()
+    instructions = {}
+    if os.path.exists(args.instructions):
+        with open(args.instructions) as f:
+            instructions = json.load(f)
     with open(args.doc, "w") as f:
-        f.write(render(res, chart_files, analysis))
+        f.write(render(res, chart_files, analysis, instructions))
     print("wrote %s" % args.doc)
 
 

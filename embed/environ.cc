@@ -103,6 +103,7 @@ EnvironBuilder::EnvironBuilder(const WsgiAppOptions& options, py::object errors,
       k_input_(intern("wsgi.input")),
       k_content_length_(intern("CONTENT_LENGTH")),
       k_jwt_claims_(intern("appserver.jwt.claims")),
+      k_request_id_(intern("appserver.request_id")),
       k_http_cookie_(intern("HTTP_COOKIE")),
       k_https_(intern("HTTPS")),
       k_on_(intern("on")),
@@ -246,6 +247,9 @@ void EnvironBuilder::addExtras(PyObject* environ, WsgiRequest& request) {
   if (!request.jwt_claims_json.empty()) {
     const py::str json(request.jwt_claims_json.data(), request.jwt_claims_json.size());
     setItem(environ, k_jwt_claims_.ptr(), json_loads_(json).ptr());
+  }
+  if (!request.request_id.empty()) {
+    setItem(environ, k_request_id_.ptr(), newLatin1(request.request_id).ptr());
   }
   for (const auto& [key, value] : request.extra) {
     setItem(environ, newLatin1(key).ptr(), newLatin1(value).ptr());

@@ -49,7 +49,8 @@ class EnvironBuilder {
   void addHeaders(PyObject* environ, const WsgiRequest& request);
   // environ[key] = value, or the value joined to one an earlier field of the name left there.
   void addHeader(PyObject* environ, HeaderKey& key, std::string_view value);
-  // HTTPS=on for an https request, the JWT claims, the server's extra entries and wsgi.input.
+  // HTTPS=on for an https request, the JWT claims, the request id, the server's extra entries
+  // and wsgi.input.
   void addExtras(PyObject* environ, WsgiRequest& request);
 
   pybind11::dict template_;
@@ -62,7 +63,8 @@ class EnvironBuilder {
   // Keyed by the header name exactly as received: no key is built for a name seen before.
   std::unordered_map<std::string, HeaderKey, KeyHash, std::equal_to<>> header_keys_;
   HeaderKey uncached_key_;  // headerKey()'s answer once the cache is full
-  pybind11::str k_input_, k_content_length_, k_jwt_claims_, k_http_cookie_, k_https_, k_on_;
+  pybind11::str k_input_, k_content_length_, k_jwt_claims_, k_request_id_, k_http_cookie_,
+      k_https_, k_on_;
   pybind11::object json_loads_;
 };
 

@@ -1,11 +1,13 @@
-// interpreter.h: the embedded CPython interpreter of one worker process.
+// interpreter.h: the embedded CPython interpreter of a process.
 //
-// Created in the worker after fork (never in the master), without Python's own signal
-// handlers because server/ owns the signals. The constructor leaves the GIL released;
-// every embed entry point takes it for the duration of one call.
-// Thread: created and destroyed on the worker's loop thread.
+// Created in each worker after fork, or with --preload once in the master before it forks
+// (the workers then inherit it). Never with Python's own signal handlers: server/ owns the
+// signals. The constructor leaves the GIL released; every embed entry point takes it for
+// the duration of one call.
+// Thread: created and destroyed on the process's main thread.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +27,21 @@ class Interpreter {
   ~Interpreter();
   Interpreter(const Interpreter&) = delete;
   Interpreter& operator=(const Interpreter&) = delete;
+
+  // --preload, following the gc.freeze() documentation: the collector is off while the app
+  // imports (so it leaves no freed holes in pages the children share) and everything
+  // imported is frozen before the first fork (so a child's collections never write to the
+  // inherited objects' headers); each child turns the collector back on.
+  void pauseCollection();
+  void freezeForChildren();
+  // What os.fork() does around fork(): Python's locks and its thread states stay consistent
+  // in both processes. beforeFork() takes the GIL; the two others release it.
+  void beforeFork();
+  void afterForkInParent();
+  void afterForkInChild();
+
+ private:
+  int fork_gil_ = 0;  // the PyGILState_STATE of beforeFork() (Python.h stays out of here)
 };
 
 // Gives a thread that C++ created (an app pool thread) a Python thread state for its whole
@@ -37,10 +54,26 @@ class PythonThread {
   PythonThread(const PythonThread&) = delete;
   PythonThread& operator=(const PythonThread&) = delete;
 
+  // The thread's identifier as Python knows it (threading.get_ident()), for threadStack().
+  uint64_t id() const { return id_; }
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  uint64_t id_;
 };
+
+// The Python stack of the thread python_thread (PythonThread::id()), most recent call last,
+// as the lines of a traceback ("  File ..., line N, in f\n    source\n"); "" when that
+// thread runs no Python code now. Takes the GIL, so it waits while another thread holds it
+// (an app thread in Python code gives it up every few milliseconds).
+std::string threadStack(uint64_t python_thread);
+
+// From now on a fatal signal (SIGSEGV, SIGFPE, SIGABRT, SIGBUS, SIGILL) first writes the
+// Python stack of every thread to fd (the faulthandler module, async-signal-safe), then
+// runs the handler that was installed before this call. fd stays open for the process's
+// life. Returns "" or the Python error.
+std::string enableFaultTracebacks(int fd);
 
 // True when the calling thread holds the GIL. For APPSERVER_ASSERT only.
 bool gilHeld();

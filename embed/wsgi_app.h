@@ -46,6 +46,8 @@ struct WsgiRequest {
   std::string_view url_scheme;  // "http" or "https" (the environ then has HTTPS=on too)
   // The verified JWT payload (a JSON object) for environ["appserver.jwt.claims"], or "".
   std::string_view jwt_claims_json;
+  // environ["appserver.request_id"]: the id the server gave the request (request_id.h).
+  std::string_view request_id;
   // Further environ string entries the server sets (REMOTE_USER and the like).
   std::span<const std::pair<std::string, std::string>> extra;
 };
@@ -94,7 +96,9 @@ class WsgiCall {
   // Appends the next piece of the body to body(); leaves Streaming at the end or on error.
   void pull();
   // Calls the iterable's close() if still open, drops every Python reference, back to Idle.
-  void reset();
+  // Returns what close() raised, now or when the call finished earlier, for the error log;
+  // "" when it raised nothing.
+  std::string reset();
 
   State state() const { return state_; }
   std::string_view status() const { return status_; }  // "200 OK" as the app gave it
@@ -115,6 +119,7 @@ class WsgiCall {
   std::string body_;
   FileBody file_;
   std::string error_;
+  std::string close_error_;  // what the iterable's close() raised, until reset()
 };
 
 struct WsgiAppOptions {

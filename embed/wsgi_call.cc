@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <utility>
+
 #include "file_wrapper.h"
 #include "python_error.h"
 #include "start_response.h"
@@ -114,7 +116,7 @@ struct CallAccess {
       try {
         im.iterable.attr("close")();
       } catch (py::error_already_set& e) {
-        call.error_ += "exception in the response iterable's close():\n" + formatException(e);
+        call.close_error_ = "exception in the response iterable's close():\n" + formatException(e);
       }
     }
     im.start_response.finish();
@@ -195,7 +197,7 @@ void WsgiCall::pull() {
   }
 }
 
-void WsgiCall::reset() {
+std::string WsgiCall::reset() {
   if (impl_->holdsPython()) {
     py::gil_scoped_acquire gil;
     CallAccess::release(*this);
@@ -209,6 +211,7 @@ void WsgiCall::reset() {
   body_.clear();
   file_ = FileBody{};
   error_.clear();
+  return std::exchange(close_error_, {});
 }
 
 }  // namespace appserver::embed

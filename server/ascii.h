@@ -1,12 +1,13 @@
-// ascii.h: the two text helpers that header and configuration parsing keep needing.
+// ascii.h: the text helpers that header and configuration parsing keep needing.
 //
-// Case-insensitive comparison of ASCII tokens (header names, schemes, directives) and
-// trimming of blanks. Header-only: tiny, inline, no state.
+// Case-insensitive comparison of ASCII tokens (header names, schemes, directives),
+// trimming of blanks, and RFC 9110's token characters. Header-only: tiny, inline, no state.
 // Thread: any.
 #pragma once
 
 #include <strings.h>
 
+#include <cctype>
 #include <string_view>
 
 namespace appserver::server {
@@ -23,6 +24,12 @@ inline std::string_view trimBlanks(std::string_view s, std::string_view blanks =
     return {};
   }
   return s.substr(first, s.find_last_not_of(blanks) - first + 1);
+}
+
+// RFC 9110 tchar: the characters of methods, header names and other tokens.
+inline bool isTokenChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 }  // namespace appserver::server

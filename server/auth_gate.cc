@@ -3,8 +3,6 @@
 // Thread: the worker's loop thread.
 #include "auth_gate.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 
 #include "ascii.h"
@@ -40,6 +38,58 @@ bool hasDotSegment(std::string_view path) {
     }
   }
   return path.ends_with("/.") || path.ends_with("/..");
+}
+
+// The counted reason for a token auth/ did not accept.
+JwtRefusal refusalFor(auth::Status status) {
+  using S = auth::Status;
+  switch (status) {
+    case S::TokenTooLarge:
+    case S::TokenMalformed:
+    case S::Base64Invalid:
+    case S::JsonInvalid:
+    case S::JsonDuplicateKey:
+    case S::JsonTooDeep:
+    case S::HeaderInvalid:
+    case S::PayloadInvalid:
+      return JwtRefusal::Malformed;
+    case S::AlgNone:
+    case S::AlgUnsupported:
+    case S::AlgNotAllowed:
+    case S::CritUnsupported:
+      return JwtRefusal::Algorithm;
+    case S::KeyNotFound:
+      return JwtRefusal::UnknownKey;
+    case S::KeyAlgMismatch:
+    case S::SignatureMalformed:
+    case S::SignatureInvalid:
+      return JwtRefusal::BadSignature;
+    case S::Expired:
+      return JwtRefusal::Expired;
+    case S::NotYetValid:
+    case S::IssuedInFuture:
+      return JwtRefusal::NotYetValid;
+    case S::ClaimMissing:
+    case S::ClaimInvalid:
+    case S::IssuerMismatch:
+    case S::AudienceMismatch:
+    case S::TokenTypeMismatch:
+      return JwtRefusal::Claims;
+    case S::Ok:  // key loading statuses: never a token's verdict
+    case S::KeyInvalid:
+    case S::KeyWeak:
+    case S::KeyUnsupported:
+    case S::KeyPrivateMaterial:
+    case S::KeyDuplicateKid:
+    case S::KeySetMixed:
+    case S::KeySetEmpty:
+    case S::SecretUnavailable:
+    case S::FileUnreadable:
+    case S::ConfigInvalid:
+    case S::InternalError:
+      return JwtRefusal::Internal;
+  }
+  return JwtRefusal::Internal;
 }
 
 }  // namespace
@@ -134,19 +184,24 @@ int AuthGate::findTokens(const HttpRequest& request, std::string_view& token) co
   return found;
 }
 
-AuthGate::Decision AuthGate::refuse(int status, std::string_view error,
+AuthGate::Decision AuthGate::refuse(JwtRefusal why, int status, std::string_view error,
                                     std::string_view description, std::string_view detail,
                                     std::string_view code) const {
   Decision d;
   d.kind = Decision::Kind::Refuse;
   d.status = status;
-  std::string challenge = fmt::format("Bearer realm=\"{}\"", kRealm);
+  d.refusal = why;
+  // Appended, not formatted: refusals can come at wire speed.
+  std::string challenge;
+  challenge.reserve(64 + error.size() + description.size());
+  challenge.append("Bearer realm=\"").append(kRealm).append("\"");
   if (!error.empty()) {
-    fmt::format_to(std::back_inserter(challenge), ", error=\"{}\", error_description=\"{}\"", error,
-                   description);
+    challenge.append(", error=\"").append(error).append("\", error_description=\"");
+    challenge.append(description).append("\"");
   }
   d.headers.emplace_back("WWW-Authenticate", std::move(challenge));
-  d.body = fmt::format(R"({{"detail":"{}","code":"{}"}})", detail, code);
+  d.body.reserve(32 + detail.size() + code.size());
+  d.body.append(R"({"detail":")").append(detail).append(R"(","code":")").append(code).append(R"("})");
   d.reason = error.empty() ? std::string(detail) : std::string(description);
   return d;
 }
@@ -161,14 +216,15 @@ AuthGate::Decision AuthGate::check(const HttpRequest& request, int64_t now) {
   std::string_view token;
   const int tokens = findTokens(request, token);
   if (tokens > 1) {
-    return refuse(400, "invalid_request", "more than one token in the request",
+    return refuse(JwtRefusal::Multiple, 400, "invalid_request", "more than one token in the request",
                   "More than one token in the request.", "invalid_request");
   }
   if (tokens == 0) {
     if (config_.optional) {
       return {};
     }
-    return refuse(401, {}, {}, "Authentication credentials were not provided.",
+    return refuse(JwtRefusal::Missing, 401, {}, {},
+                  "Authentication credentials were not provided.",
                   "not_authenticated");
   }
   refresh(now);
@@ -183,11 +239,13 @@ AuthGate::Decision AuthGate::check(const HttpRequest& request, int64_t now) {
     if (!result.claim.empty()) {
       description += " (" + result.claim + ")";
     }
-    return refuse(401, "invalid_token", description, "Given token not valid for any token type",
+    return refuse(refusalFor(result.status), 401, "invalid_token", description,
+                  "Given token not valid for any token type",
                   "token_not_valid");
   }
   if (revoked(result.claims)) {
-    return refuse(401, "invalid_token", "token revoked", "Given token not valid for any token type",
+    return refuse(JwtRefusal::Revoked, 401, "invalid_token", "token revoked",
+                  "Given token not valid for any token type",
                   "token_not_valid");
   }
   claims_ = result.claims;

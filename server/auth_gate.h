@@ -28,6 +28,7 @@
 #include "config.h"
 #include "jwks_fetcher.h"
 #include "key_store.h"
+#include "worker_counters.h"
 
 namespace appserver::server {
 
@@ -47,6 +48,7 @@ class AuthGate {
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
     std::string reason;  // why, for the log: a fixed phrase, never token bytes
+    JwtRefusal refusal = JwtRefusal::Missing;  // why, for the per-reason counter
   };
 
   // Loads keys, policy and denylist. Returns null when no key is configured (checking is
@@ -80,8 +82,9 @@ class AuthGate {
   bool needsToken(std::string_view path) const;
   // How many tokens the request carries (header and cookie); token is the last one found.
   int findTokens(const HttpRequest& request, std::string_view& token) const;
-  Decision refuse(int status, std::string_view error, std::string_view description,
-                  std::string_view detail, std::string_view code) const;
+  Decision refuse(JwtRefusal why, int status, std::string_view error,
+                  std::string_view description, std::string_view detail,
+                  std::string_view code) const;
   // Whether claims carry a jti that --jwt-denylist lists.
   bool revoked(const auth::Claims& claims) const;
 

@@ -6,7 +6,8 @@
 #include <strings.h>
 
 #include <algorithm>
-#include <cctype>
+
+#include "ascii.h"
 
 namespace appserver::server {
 
@@ -14,11 +15,6 @@ namespace {
 
 constexpr size_t kMaxSizeDigits = 16;             // 2^64 - 1; more digits would wrap
 constexpr size_t kMaxExtensionBytes = 16 * 1024;  // per message
-
-bool isTokenChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
 
 void skipWhitespace(std::string_view s, size_t& i) {
   while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) {

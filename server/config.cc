@@ -78,6 +78,9 @@ void addServerOptions(CLI::App& cli, Config& c) {
         return v.find('=') == std::string::npos || v.front() == '=' ? "expected KEY=VALUE" : "";
       });
   cli.add_option("--backlog", c.backlog, "Listen queue length")->check(CLI::Range(1, 65535));
+  cli.add_flag("--preload", c.preload,
+               "Import the app in the master before forking: workers share its memory "
+               "copy-on-write; HUP then keeps the imported code");
   cli.add_option("--worker-connections", c.worker_connections,
                  "Open connections per worker; beyond it idle keep-alive ones are closed, "
                  "else new ones wait in the listen queue")
@@ -97,6 +100,12 @@ void addServerOptions(CLI::App& cli, Config& c) {
                  "Which headers the trusted proxy writes: x-forwarded (X-Forwarded-For and "
                  "X-Forwarded-Proto, as nginx) or forwarded (RFC 7239)")
       ->transform(CLI::IsMember({"x-forwarded", "forwarded"}, CLI::ignore_case));
+  cli.add_flag("--proxy-protocol", c.proxy_protocol,
+               "Every connection starts with a PROXY protocol header (v1 or v2) naming the "
+               "client; without one it is closed");
+  cli.add_option("--proxy-allow-from", c.proxy_allow_ips,
+                 "Peers (comma-separated, or '*') allowed to send a PROXY protocol header; "
+                 "others are closed (default 127.0.0.1)");
   cli.add_option("-k,--worker-class", c.worker_class,
                  "sync or gthread: both are appserver's workers (--threads picks the pool)")
       ->transform(CLI::IsMember({"sync", "gthread"}, CLI::ignore_case));
@@ -171,6 +180,8 @@ void addLimitOptions(CLI::App& cli, Config& c) {
 void addLogOptions(CLI::App& cli, Config& c) {
   cli.add_option("--access-logfile", c.access_logfile, "Access log file ('-' = stdout)");
   cli.add_option("--access-logformat", c.access_logformat, "Access log format (Gunicorn atoms)");
+  cli.add_flag("--access-log-json", c.access_log_json,
+               "Access log lines as JSON objects (instead of --access-logformat)");
   cli.add_option("--error-logfile,--log-file", c.error_logfile, "Error log file ('-' = stderr)");
   cli.add_option("--log-level", c.log_level, "debug, info, warning, error or critical")
       ->transform(
@@ -231,6 +242,18 @@ void addWorkerAnswerOptions(CLI::App& cli, Config& c) {
       ->check([](const std::string& v) { return v.starts_with('/') ? "" : "expected /PATH"; });
 }
 
+// Metrics and load shedding (server/metrics_endpoint.h, app_runner.h).
+void addLoadOptions(CLI::App& cli, Config& c) {
+  cli.add_option("--metrics-bind", c.metrics_bind,
+                 "HOST:PORT where the master serves Prometheus metrics at /metrics");
+  cli.add_option("--max-pending", c.max_pending,
+                 "Requests a worker lets wait for the app; more get 503 (0: no limit)")
+      ->check(CLI::Range(0, 1 << 20));
+  cli.add_option("--queue-timeout", c.queue_timeout,
+                 "Seconds a request may wait for the app before it gets 503 (0: no limit)")
+      ->check(CLI::Range(0.0, 3600.0));
+}
+
 // Gunicorn's SSL settings (server/tls_context.h): TLS on every listener.
 void addTlsOptions(CLI::App& cli, TlsConfig& c) {
   const std::string group = "TLS";
@@ -271,6 +294,7 @@ void addAllOptions(CLI::App& cli, Config& config) {
   addLimitOptions(cli, config);
   addLogOptions(cli, config);
   addWorkerAnswerOptions(cli, config);
+  addLoadOptions(cli, config);
   addJwtServerOptions(cli, config.jwt);
   addTlsOptions(cli, config.tls);
   takeLastValues(cli);

@@ -54,6 +54,7 @@ struct Config {
   int backlog = 2048;
   double keep_alive = 2;  // seconds an idle keep-alive connection waits for a request
   int worker_connections = 1000;  // open connections per worker (Gunicorn's default)
+  bool preload = false;  // import the app in the master, before forking the workers
   double timeout = 30;    // seconds before a silent worker is killed
   double graceful_timeout = 30;
   int limit_request_line = 4094;
@@ -66,6 +67,7 @@ struct Config {
   double write_timeout = 30;   // seconds without progress while the client does not read
   std::string access_logfile;  // "" = none, "-" = stdout
   std::string access_logformat = R"(%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s")";
+  bool access_log_json = false;  // one JSON object per line instead of access_logformat
   std::string error_logfile = "-";  // "-" = stderr
   std::string log_level = "info";
   std::string worker_tmp_dir;  // where large request bodies are spooled; "" = $TMPDIR or /tmp
@@ -76,6 +78,8 @@ struct Config {
   std::string pidfile;
   std::string forwarded_allow_ips = "127.0.0.1";  // proxies whose X-Forwarded-* are believed
   std::string forwarded_header = "x-forwarded";   // or "forwarded" (RFC 7239)
+  bool proxy_protocol = false;             // connections start with a PROXY protocol header
+  std::string proxy_allow_ips = "127.0.0.1";  // peers allowed to send one
   std::string worker_class = "sync";              // Gunicorn's -k; sync and gthread are both ours
   long long max_requests = 0;                     // a worker retires after this many (0: never)
   long long max_requests_jitter = 0;  // plus a random 0..jitter, so workers retire apart
@@ -88,6 +92,9 @@ struct Config {
   std::string name;   // in process titles, "appserver: master [NAME]"; "" = the app
   std::vector<std::string> static_dirs;  // --static URL_PREFIX=DIR (server/static_files.h)
   std::string health_path;               // answered 200 by the worker itself; "" = none
+  std::string metrics_bind;  // HOST:PORT where the master serves /metrics; "" = none
+  int max_pending = 0;       // requests a worker lets wait for the app (else 503); 0 = any
+  double queue_timeout = 0;  // seconds a request may wait for the app (else 503); 0 = any
   JwtConfig jwt;
   TlsConfig tls;
 };

@@ -3,6 +3,8 @@
 // Thread: the worker's loop thread (runJob() excepted, see connection.h).
 #include "connection.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,8 +14,10 @@
 #include <cstring>
 
 #include "check.h"
+#include "embed/interpreter.h"
 #include "listener.h"
 #include "log.h"
+#include "proxy_protocol.h"
 #include "static_files.h"
 #include "tls_context.h"
 #include "worker.h"
@@ -25,9 +29,23 @@ namespace {
 constexpr double kLingerSeconds = 2;         // draining input after the last response
 constexpr double kStopGraceSeconds = 1;      // a graceful stop waits this long for a request
 constexpr size_t kFileBlock = 65536;  // bytes of a file copied through one write()
+// Bytes of later requests buffered while one is served: beyond, reading pauses until the
+// client's turn comes, so a client that pipelines faster than the app answers is held back.
+constexpr size_t kPipelineLimit = 65536;
 constexpr std::string_view kChunkThenLast = "\r\n0\r\n\r\n";
+// The access log's status for a request whose connection ended before its response was
+// complete (nginx's "client closed request").
+constexpr int kClosedBeforeResponse = 499;
 
 Connection& owner(void* data) { return *static_cast<Connection*>(data); }
+
+// The kernel's TCP_INFO for a TCP connection's socket; false if it cannot be had.
+bool tcpInfo(const uv_stream_t* stream, tcp_info& info) {
+  uv_os_fd_t fd = -1;
+  socklen_t len = sizeof(info);
+  return uv_fileno(reinterpret_cast<const uv_handle_t*>(stream), &fd) == 0 &&
+         ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0;
+}
 
 }  // namespace
 
@@ -71,14 +89,22 @@ Connection::Connection(Worker& worker, const Listener& listener)
 
 Connection::~Connection() { APPSERVER_ASSERT(state_ == State::Closed); }
 
-int Connection::accept(uv_stream_t* server) {
-  const int rc = uv_accept(server, stream());
+int Connection::accept(int fd) {
+  const int rc = listener_.kind == Listener::Kind::Tcp ? uv_tcp_open(&socket_.tcp, fd)
+                                                       : uv_pipe_open(&socket_.pipe, fd);
   if (rc != 0) {
+    ::close(fd);  // not the handle's
     close();
     return rc;
   }
+  uv_fileno(reinterpret_cast<const uv_handle_t*>(stream()), &socket_fd_);
   if (listener_.kind == Listener::Kind::Tcp) {
     uv_tcp_nodelay(&socket_.tcp, 1);
+    if (tcp_info info{}; tcpInfo(stream(), info)) {
+      // The clock of the last data sent starts when the connection is established; nothing
+      // was sent since, so it tells how long the connection waited in the listen queue.
+      worker_.counters().accept_wait.observe(std::chrono::milliseconds(info.tcpi_last_data_sent));
+    }
     sockaddr_storage peer{};
     int len = sizeof(peer);
     if (uv_tcp_getpeername(&socket_.tcp, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
@@ -96,12 +122,56 @@ int Connection::accept(uv_stream_t* server) {
     }
   }
   client_addr_ = remote_addr_;
+  if (const ForwardedPolicy* proxies = worker_.proxyPeers(); proxies != nullptr) {
+    if (!remote_addr_.empty() && !proxies->trusts(remote_addr_)) {
+      logAt(LogLevel::Debug, "{} may not send a PROXY header (--proxy-allow-from); closing",
+            remote_addr_);
+      close();
+      return 0;
+    }
+    awaiting_proxy_ = true;  // TLS starts after the header, which comes before the handshake
+  } else {
+    startTls();
+  }
+  startNextRequest();
+  return 0;
+}
+
+void Connection::startTls() {
   if (const TlsContext* tls = worker_.tls(); tls != nullptr) {
     TlsStream::Reader& reader = *this;
     tls_ = std::make_unique<TlsStream>(*tls, stream(), reader, remote_addr_);
   }
-  startNextRequest();
-  return 0;
+}
+
+std::optional<std::string_view> Connection::takeProxyHeader(std::string_view data) {
+  const size_t earlier = proxy_header_.size();  // bytes of the header from earlier reads
+  if (earlier > 0) {
+    proxy_header_.append(data);
+  }
+  const ProxyProtocol::Result r = ProxyProtocol::parse(earlier > 0 ? proxy_header_ : data);
+  switch (r.status) {
+    case ProxyProtocol::Status::NeedMore:
+      if (earlier == 0) {
+        proxy_header_.assign(data);
+      }
+      return std::nullopt;
+    case ProxyProtocol::Status::Invalid:
+      logAt(LogLevel::Debug, "no valid PROXY header from {}; closing", remote_addr_);
+      close();
+      return std::nullopt;
+    case ProxyProtocol::Status::Done:
+      break;
+  }
+  awaiting_proxy_ = false;
+  std::string().swap(proxy_header_);
+  if (!r.address.empty()) {
+    remote_addr_ = r.address;
+    remote_port_ = r.port;
+    client_addr_ = remote_addr_;
+  }
+  startTls();
+  return data.substr(r.length - earlier);
 }
 
 void Connection::close() {
@@ -109,7 +179,7 @@ void Connection::close() {
     return;
   }
   state_ = State::Closing;
-  if (phase_ == Phase::Calling && worker_.runner().busy() > 0) {
+  if (in_app_) {
     return;  // the app still uses this connection's call: jobDone() finishes the close
   }
   uv_timer_stop(&timer_);
@@ -131,7 +201,13 @@ void Connection::handleClosed() {
     return;
   }
   state_ = State::Closed;
-  call_.reset();  // PEP 3333: close() the iterable, also when the client went away
+  if (in_flight_ || (phase_ == Phase::Receiving && parser_.headComplete())) {
+    logAccess(kClosedBeforeResponse);  // the app is done with the call: its headers are safe
+  }
+  if (in_flight_) {
+    bump<int64_t>(worker_.counters().in_flight, -1);  // closed before its answer was out
+  }
+  endCall();  // also when the client went away
   worker_.connectionClosed(this);
   delete this;
 }
@@ -159,6 +235,23 @@ void Connection::handleTimeout() {
 }
 
 void Connection::handleRead(ssize_t nread, const uv_buf_t* buf) {
+  uv_buf_t after_header;
+  if (awaiting_proxy_ && nread != 0) {
+    if (nread < 0) {
+      close();  // gone before its PROXY header was through: nothing to answer
+      return;
+    }
+    const std::optional<std::string_view> rest =
+        takeProxyHeader({buf->base, static_cast<size_t>(nread)});
+    if (!rest || rest->empty()) {
+      return;
+    }
+    // The client's first bytes, where they are in the read buffer (TLS decrypts in place).
+    const size_t offset = static_cast<size_t>(rest->data() - buf->base);
+    after_header = uv_buf_init(buf->base + offset, static_cast<unsigned>(buf->len - offset));
+    buf = &after_header;
+    nread = static_cast<ssize_t>(rest->size());
+  }
   if (tls_ != nullptr) {
     tls_->receive(nread, buf);  // comes back decrypted through tlsRead()
     return;
@@ -175,6 +268,18 @@ void Connection::handleInput(ssize_t nread, const uv_buf_t* buf) {
       close();
     }
     return;  // input after the last response is drained, not parsed
+  }
+  if (phase_ == Phase::Calling || phase_ == Phase::Writing) {
+    // The socket stays readable between requests (no epoll_ctl per request); what comes
+    // meanwhile waits for the answer in progress. An end or an error is seen again once the
+    // next request is read.
+    if (nread < 0 || pending_.size() + static_cast<size_t>(nread) >= kPipelineLimit) {
+      stopReading();
+    }
+    if (nread > 0) {
+      pending_.append(buf->base, static_cast<size_t>(nread));
+    }
+    return;
   }
   if (nread == TlsStream::kPlainHttp) {
     refuse(400, "plain HTTP on a TLS port");  // in plaintext, as nginx does
@@ -200,6 +305,11 @@ void Connection::feed(std::string_view data) {
   if (phase_ == Phase::Waiting) {
     phase_ = Phase::Receiving;
     armTimer(worker_.config().header_timeout);
+    // For the access line of a request that never completes; dispatch() starts the clock
+    // again for one that does.
+    started_ = std::chrono::steady_clock::now();
+    started_wall_ = std::chrono::system_clock::now();
+    body_sent_ = 0;
   }
   size_t consumed = 0;
   const HttpParser::Result result = parser_.execute(data, consumed);
@@ -233,14 +343,17 @@ void Connection::afterParse(HttpParser::Result result, std::string_view rest) {
 
 void Connection::dispatch() {
   uv_timer_stop(&timer_);
-  stopReading();
   close_after_ = close_after_ || !parser_.request().keep_alive || worker_.stopping();
+  in_flight_ = true;
+  bump<int64_t>(worker_.counters().in_flight);
   started_ = std::chrono::steady_clock::now();
   started_wall_ = std::chrono::system_clock::now();
   url_scheme_ = tls_ != nullptr ? "https" : "http";
   client_addr_ = remote_addr_;
   worker_.forwarded().apply(parser_.request(), remote_addr_, url_scheme_, client_addr_);
   const HttpRequest& r = parser_.request();
+  worker_.requestIds().assign(request_id_, r.header("X-Request-ID"),
+                              remote_addr_.empty() || worker_.forwarded().trusts(remote_addr_));
   if (!worker_.config().health_path.empty() && r.path == worker_.config().health_path) {
     answerHealth();
     return;
@@ -259,7 +372,11 @@ void Connection::dispatch() {
   }
   phase_ = Phase::Calling;
   call_started_ = true;
-  worker_.runner().submit(this);
+  in_app_ = true;
+  if (const std::optional<ShedReason> refused = worker_.runner().start(this)) {
+    in_app_ = false;
+    shed(*refused);
+  }
 }
 
 bool Connection::admit() {
@@ -279,7 +396,10 @@ bool Connection::admit() {
       remote_user_.second = gate->claims().user;
       return true;
     case AuthGate::Decision::Kind::Refuse:
-      logAt(LogLevel::Info, "JWT refused {} {} from {}: {}", r.method, r.path, remote_addr_,
+      worker_.counters().refused(d.refusal);
+      // Debug only: a client can send bad tokens at wire speed, and the access log and
+      // appserver_jwt_refusals_total already record each refusal.
+      logAt(LogLevel::Debug, "JWT refused {} {} from {}: {}", r.method, r.path, remote_addr_,
             d.reason);
       answer(d.status,
              serverResponse(d.status, "application/json", d.body, d.headers, close_after_));
@@ -296,10 +416,21 @@ void Connection::answer(int status, std::string response) {
   }
   body_sent_ = response.size() - head_size;  // for the access log
   out_ = std::move(response);
+  addRequestId(out_);
   if (refusing_) {
+    countResponse(status);
     logAccess(status);  // now: the refused request never reaches finishResponse()
   }
   write({out_});
+}
+
+void Connection::addRequestId(std::string& response) const {
+  if (!request_id_.empty()) {
+    constexpr std::string_view kField = "X-Request-ID: \r\n";
+    const size_t at = response.find("\r\n") + 2;  // after the status line
+    response.insert(at, kField);
+    response.insert(at + kField.size() - 2, request_id_);
+  }
 }
 
 void Connection::answerHealth() {
@@ -313,8 +444,78 @@ void Connection::answerHealth() {
                              {{"Cache-Control", "no-store"}}, close_after_));
 }
 
+void Connection::shed(ShedReason reason) {
+  call_started_ = false;
+  worker_.counters().shedOne(reason);
+  answer(503, serverResponse(503, "text/plain; charset=utf-8", "503 Service Unavailable\n",
+                             {{"Retry-After", "1"}}, close_after_));
+}
+
+void Connection::jobExpired() {
+  in_app_ = false;
+  if (state_ == State::Closing) {
+    jobDone();  // the client left while the request waited: jobDone() finishes the close
+    return;
+  }
+  shed(ShedReason::QueueTimeout);
+}
+
+int64_t Connection::waitedMs() const {
+  if (tcp_info info{}; listener_.kind == Listener::Kind::Tcp &&
+                                   tcpInfo(reinterpret_cast<const uv_stream_t*>(&socket_), info)) {
+    return info.tcpi_last_data_recv;  // since the request's last segment arrived
+  }
+  // A Unix socket tells no arrival time: at least the time since this loop turn began.
+  return std::max<int64_t>(0, static_cast<int64_t>(uv_hrtime() / 1000000 - uv_now(worker_.loop())));
+}
+
+RequestRecord::Facts Connection::describe() {
+  const HttpRequest& r = parser_.request();
+  // Bytes written beside the loop can only be plain ones, and only before the response began.
+  const int fd = call_started_ && tls_ == nullptr ? socket_fd_ : -1;
+  const auto start = std::chrono::duration_cast<std::chrono::microseconds>(
+      started_wall_.time_since_epoch());
+  return {.method = r.method, .target = r.target, .protocol = r.protocol, .id = request_id_,
+          .answer_fd = fd, .remote_addr = client_addr_, .request_start_us = start.count(),
+          .body_sent = body_sent_};
+}
+
+void Connection::jobOverdue(uint64_t python_thread) {
+  timed_out_ = true;
+  close_after_ = true;
+  std::string_view done = "the client had gone";
+  if (state_ == State::Open && call_started_) {
+    worker_.withdrawAnswer(socket_fd_);  // so that an abort cannot answer it a second time
+    refusing_ = true;                    // counted and logged now; then the connection closes
+    answer(504, simpleResponse(504, true));
+    done = "answered 504";
+  } else if (state_ == State::Open) {
+    linger();  // the head is out: the client sees the body cut short
+    done = "its response cut short";
+  }
+  const std::string stack = embed::threadStack(python_thread);
+  const HttpRequest& r = parser_.request();
+  logAt(LogLevel::Critical,
+        "WORKER TIMEOUT (pid:{}): {} {} {} (request id {}) has run for more than {}s; {}, "
+        "replacing the worker. The request's thread:\n{}",
+        ::getpid(), r.method, r.target, r.protocol, request_id_, worker_.config().timeout, done,
+        stack.empty() ? "  (not in Python code now)\n" : stack);
+  worker_.requestTimedOut();
+}
+
+void Connection::countResponse(int status) {
+  worker_.counters().responded(status, std::chrono::duration_cast<std::chrono::microseconds>(
+                                           std::chrono::steady_clock::now() - started_));
+  if (in_flight_) {
+    in_flight_ = false;
+    bump<int64_t>(worker_.counters().in_flight, -1);
+  }
+}
+
 void Connection::serveStatic() {
   StaticAnswer a = worker_.staticFiles()->answer(parser_.request(), close_after_);
+  bump<uint64_t>(a.status < 400 ? worker_.counters().static_hits
+                                : worker_.counters().static_misses);
   if (!a.file) {
     answer(a.status, std::move(a.head));
     return;
@@ -326,6 +527,7 @@ void Connection::serveStatic() {
   file_offset_ = a.offset;
   file_left_ = a.length;
   out_ = std::move(a.head);
+  addRequestId(out_);
   write({out_});
 }
 
@@ -350,6 +552,7 @@ void Connection::runJob() {
   request.server_port = listener_.port;
   request.url_scheme = url_scheme_;
   request.jwt_claims_json = claims_json_;
+  request.request_id = request_id_;
   if (!remote_user_.second.empty()) {
     request.extra = {&remote_user_, 1};
   }
@@ -357,10 +560,15 @@ void Connection::runJob() {
 }
 
 void Connection::jobDone() {
+  in_app_ = false;
   if (state_ == State::Closing) {
     state_ = State::Open;  // close() waited for the app; now it can proceed
     phase_ = Phase::Writing;
     close();
+    return;
+  }
+  if (timed_out_) {
+    endCall();  // the client has had its 504 or its cut response: the late result goes nowhere
     return;
   }
   if (call_started_) {
@@ -379,7 +587,7 @@ void Connection::respond() {
     const bool known = call_.state() == State::Finished;
     const uint64_t size = file.fd >= 0 ? static_cast<uint64_t>(file.length) : call_.body().size();
     out_.clear();
-    framing_ = buildHead(out_, r, call_, known, size, !close_after_);
+    framing_ = buildHead(out_, r, call_, known, size, !close_after_, request_id_);
     if (!framing_.bad_length) {
       close_after_ = close_after_ || framing_.close;
       body_sent_ = 0;
@@ -399,8 +607,15 @@ void Connection::respond() {
   } else {
     logAt(LogLevel::Error, "Error handling request {} {}\n{}", r.method, r.target, call_.error());
   }
-  call_.reset();
+  endCall();
   answer(500, simpleResponse(500, close_after_));
+}
+
+void Connection::endCall() {
+  if (const std::string error = call_.reset(); !error.empty()) {
+    const HttpRequest& r = parser_.request();
+    logAt(LogLevel::Error, "Error closing the response to {} {}\n{}", r.method, r.target, error);
+  }
 }
 
 void Connection::sendMore() {
@@ -413,10 +628,7 @@ void Connection::sendMore() {
     return;
   }
   if (!framing_.send_body) {
-    call_.reset();  // HEAD, 204, 304: no body, and no reason to run the app's iterable on
-  }
-  if (call_.state() == State::Finished && call_.file().fd < 0 && !call_.error().empty()) {
-    logAt(LogLevel::Error, "{}", call_.error());  // close() of the iterable raised
+    endCall();  // HEAD, 204, 304: no body, and no reason to run the app's iterable on
   }
   std::string& body = call_.body();
   if (framing_.length >= 0) {
@@ -504,6 +716,7 @@ void Connection::handleWriteDone(int status) {
                     (framing_.length < 0 || body_sent_ < static_cast<uint64_t>(framing_.length));
   if (more) {
     phase_ = Phase::Calling;
+    in_app_ = true;
     worker_.runner().submit(this);  // pull the next piece now that the client took the last
     return;
   }
@@ -572,9 +785,10 @@ void Connection::finishResponse() {
     close();
     return;
   }
+  countResponse(framing_.status);
   logAccess(framing_.status);
   worker_.requestDone();
-  call_.reset();
+  endCall();
   static_file_.reset();
   parser_.next();
   served_one_ = true;
@@ -591,6 +805,7 @@ void Connection::finishResponse() {
 
 void Connection::startNextRequest() {
   phase_ = Phase::Waiting;
+  request_id_.clear();
   if (!pending_.empty()) {
     const std::string data = std::move(pending_);
     pending_.clear();
@@ -647,8 +862,11 @@ void Connection::logAccess(int status) {
   e.duration = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started_);
   e.request_headers = r.headers;
-  e.response_headers = call_.headers();
+  if (!in_app_) {  // else the app may be filling them in (a 504 for a call past --timeout)
+    e.response_headers = call_.headers();
+  }
   e.remote_user = remote_user_.second;
+  e.request_id = request_id_;
   Log::access(e);
 }
 

@@ -6,8 +6,9 @@
 // client reads it (the app's iterable is pulled only after the previous write finished),
 // or a file with sendfile. The --health-path and --static prefixes are answered here
 // without the app (and, unless --jwt-protect names a static prefix, without the JWT gate).
-// One request at a time, in order; pipelined bytes wait in pending_. Owns its socket handle and its timer and deletes itself in the last close
-// callback (docs/architecture.md#ownership).
+// One request at a time, in order; pipelined bytes wait in pending_ (reading pauses while
+// it holds more than a bound). Owns its socket handle and its timer and deletes itself in
+// the last close callback (docs/architecture.md#ownership).
 // Thread: the worker's loop thread, except runJob(), which runs where the AppRunner says.
 #pragma once
 
@@ -15,7 +16,9 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "app_runner.h"
@@ -36,8 +39,9 @@ class Connection : public AppJob, private TlsStream::Reader {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Accepts the next client of server and starts reading. Returns a libuv error code.
-  int accept(uv_stream_t* server);
+  // Takes over fd, a client socket just accepted, and starts reading. Returns a libuv
+  // error code (the connection then closes, fd with it).
+  int accept(int fd);
   // Closes at once: drops pending writes, releases the app's iterable. Idempotent.
   void close();
   // Graceful worker stop: close now if between requests, else after the current response.
@@ -48,8 +52,20 @@ class Connection : public AppJob, private TlsStream::Reader {
     return state_ == State::Open && phase_ == Phase::Waiting && served_one_ && pending_.empty();
   }
 
+  // The current request's id (request_id.h): set when its head and body are through, ""
+  // until then and between requests.
+  std::string_view requestId() const { return request_id_; }
+
   void runJob() override;
   void jobDone() override;
+  void jobExpired() override;
+  int64_t waitedMs() const override;
+  RequestRecord::Facts describe() override;
+  // Answers 504 (or, once the response has begun, cuts it), logs the request with the stack
+  // of the thread running it, and has the worker replaced.
+  void jobOverdue(uint64_t python_thread) override;
+  // Closed, but for the app's call past --timeout (jobOverdue()), which may never return.
+  bool abandoned() const { return timed_out_ && state_ == State::Closing; }
 
  private:
   friend struct ConnectionCallbacks;
@@ -66,6 +82,11 @@ class Connection : public AppJob, private TlsStream::Reader {
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&socket_); }
 
   void handleRead(ssize_t nread, const uv_buf_t* buf);
+  // --proxy-protocol: takes the PROXY header from the start of the connection (data: the
+  // latest read). Returns the bytes after the header, or nothing while it is incomplete or
+  // when it was invalid (the connection is then closed).
+  std::optional<std::string_view> takeProxyHeader(std::string_view data);
+  void startTls();
   // Bytes the client sent, decrypted when the connection is TLS (nread < 0: the end or a
   // failure, as in uv_read_cb).
   void handleInput(ssize_t nread, const uv_buf_t* buf);
@@ -84,9 +105,15 @@ class Connection : public AppJob, private TlsStream::Reader {
   void answer(int status, std::string response);
   // --health-path: 200 for GET and HEAD, 405 otherwise.
   void answerHealth();
+  // 503 with Retry-After: the request could not start in time (app_runner.h).
+  void shed(ShedReason reason);
+  // A response is complete: its status and duration go to the worker's counters.
+  void countResponse(int status);
   // A path under a --static prefix: the StaticFiles answer, its file sent with sendfile.
   void serveStatic();
   void respond();
+  // Releases the app's call (PEP 3333: close() the iterable) and logs what close() raised.
+  void endCall();
   void sendMore();
   void sendFile();
   // One block of the file through write(): when the socket is full, and always under TLS.
@@ -101,6 +128,8 @@ class Connection : public AppJob, private TlsStream::Reader {
   void stopReading();
   int send(uv_write_t* req, const uv_buf_t bufs[], unsigned nbufs, uv_write_cb cb);
   void armTimer(double seconds);
+  // Adds X-Request-ID after the status line of a response the server made.
+  void addRequestId(std::string& response) const;
   void logAccess(int status);
 
   Worker& worker_;
@@ -122,7 +151,14 @@ class Connection : public AppJob, private TlsStream::Reader {
   bool continue_sent_ = false;  // "100 Continue" went out for the current request
   bool reading_ = false;
   bool refusing_ = false;  // the response in flight refuses a request: close after it
+  bool in_flight_ = false;  // dispatched and not yet answered (WorkerCounters::in_flight)
+  bool in_app_ = false;     // the AppRunner holds this connection's job: it may not close yet
+  bool timed_out_ = false;  // the app overran --timeout: its late result is dropped
+  int socket_fd_ = -1;      // for a 504 written outside the loop (abort_handler.h)
+  std::string request_id_;
 
+  bool awaiting_proxy_ = false;  // --proxy-protocol: the header has not been read yet
+  std::string proxy_header_;     // its bytes from reads before the last, while incomplete
   std::string remote_addr_;
   std::string claims_json_;  // verified JWT claims of the current request, or ""
   std::string client_addr_;  // REMOTE_ADDR: the peer, or the client a trusted proxy names

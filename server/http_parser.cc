@@ -6,7 +6,8 @@
 #include <strings.h>
 
 #include <algorithm>
-#include <cctype>
+
+#include "ascii.h"
 
 namespace appserver::server {
 
@@ -31,12 +32,6 @@ std::string_view trim(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
-}
-
-// RFC 9110 tchar.
-bool isTokenChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 // The longest method kept while telling an unknown method (501) from a malformed one (400).

@@ -33,8 +33,10 @@ struct ResponseFraming {
 
 // The head for the app's response, appended to out. body_known: the whole body (body_size
 // bytes) is known now. keep_alive: the connection may stay open if the response allows it.
+// request_id: sent as X-Request-ID unless it is "" or the app sent one.
 ResponseFraming buildHead(std::string& out, const HttpRequest& request, const embed::WsgiCall& call,
-                          bool body_known, uint64_t body_size, bool keep_alive);
+                          bool body_known, uint64_t body_size, bool keep_alive,
+                          std::string_view request_id);
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 

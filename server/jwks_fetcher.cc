@@ -1,12 +1,11 @@
 // jwks_fetcher.cc: fetching the JWKS with libcurl, and the fetch schedule.
 //
-// Thread: the master's only thread. libcurl is initialised here, before any worker is
-// forked and while the master has no other thread; CURLOPT_NOSIGNAL keeps libcurl away
-// from the master's signal handlers.
+// Thread: the master's only thread. libcurl is loaded and initialised here (curl_api.h),
+// before any worker is forked and while the master has no other thread; CURLOPT_NOSIGNAL
+// keeps libcurl away from the master's signal handlers.
 #include "jwks_fetcher.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 
 #include <algorithm>
 #include <charconv>
@@ -16,6 +15,7 @@
 
 #include "ascii.h"
 #include "config.h"
+#include "curl_api.h"
 #include "log.h"
 
 namespace appserver::server {
@@ -60,12 +60,13 @@ bool isLoopbackHost(std::string host) {
 
 // One URL part as a string ("" when absent).
 std::string urlPart(CURLU* url, CURLUPart part) {
+  const CurlApi& curl = CurlApi::get();
   char* value = nullptr;
-  if (curl_url_get(url, part, &value, 0) != CURLUE_OK || value == nullptr) {
+  if (curl.url_get(url, part, &value, 0) != CURLUE_OK || value == nullptr) {
     return {};
   }
   std::string out(value);
-  curl_free(value);
+  curl.free(value);
   return out;
 }
 
@@ -112,15 +113,16 @@ size_t onHeader(char* data, size_t size, size_t count, void* user) noexcept {
 
 using CurlPtr = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
 using CurlListPtr = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
+using CurlUrlPtr = std::unique_ptr<CURLU, decltype(&curl_url_cleanup)>;
 
-void initCurlOnce() {
-  static const bool done = [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-      throw ConfigError("--jwt-jwks-url: libcurl cannot be initialised");
-    }
-    return true;
-  }();
-  (void)done;
+// A URL handle with url parsed into it; a null handle when libcurl refuses it.
+CurlUrlPtr parseUrl(const std::string& url) {
+  const CurlApi& curl = CurlApi::get();
+  CurlUrlPtr parsed(curl.url(), curl.url_cleanup);
+  if (parsed && curl.url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
+    parsed.reset();
+  }
+  return parsed;
 }
 
 }  // namespace
@@ -145,18 +147,15 @@ std::unique_ptr<JwksFetcher> JwksFetcher::startIfConfigured(JwtConfig& config) {
 }
 
 JwksFetcher::JwksFetcher(std::string url, Limits limits) : url_(std::move(url)), limits_(limits) {
-  initCurlOnce();
   if (const std::string refused = checkUrl(url_); !refused.empty()) {
     throw ConfigError("--jwt-jwks-url " + url_ + ": " + refused);
   }
-  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> parsed(curl_url(), curl_url_cleanup);
-  curl_url_set(parsed.get(), CURLUPART_URL, url_.c_str(), 0);
-  loopback_http_ = equalsIgnoringCase(urlPart(parsed.get(), CURLUPART_SCHEME), "http");
+  loopback_http_ = equalsIgnoringCase(urlPart(parseUrl(url_).get(), CURLUPART_SCHEME), "http");
 }
 
 std::string JwksFetcher::checkUrl(const std::string& url) {
-  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> parsed(curl_url(), curl_url_cleanup);
-  if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
+  const CurlUrlPtr parsed = parseUrl(url);
+  if (!parsed) {
     return "not an absolute URL";
   }
   if (!urlPart(parsed.get(), CURLUPART_USER).empty()) {
@@ -203,42 +202,43 @@ JwksFetcher::Fetch JwksFetcher::fetch(Clock::time_point now) {
   Fetch result;
   Transfer transfer;
   transfer.max_bytes = limits_.max_bytes;
-  CurlPtr curl(curl_easy_init(), curl_easy_cleanup);
+  const CurlApi& api = CurlApi::get();
+  CurlPtr curl(api.easy_init(), api.easy_cleanup);
   CurlListPtr headers(
-      curl_slist_append(nullptr, "Accept: application/jwk-set+json, application/json"),
-      curl_slist_free_all);
+      api.slist_append(nullptr, "Accept: application/jwk-set+json, application/json"),
+      api.slist_free_all);
   char error[CURL_ERROR_SIZE] = {};
   CURLcode code = CURLE_FAILED_INIT;
   if (curl && headers) {
     CURL* c = curl.get();
-    curl_easy_setopt(c, CURLOPT_URL, url_.c_str());
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, loopback_http_ ? "http,https" : "https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, kMaxRedirects);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    api.easy_setopt(c, CURLOPT_URL, url_.c_str());
+    api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, loopback_http_ ? "http,https" : "https");
+    api.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+    api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    api.easy_setopt(c, CURLOPT_MAXREDIRS, kMaxRedirects);
+    api.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    api.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     if (loopback_http_) {
-      curl_easy_setopt(c, CURLOPT_PROXY, "");  // loopback: never through a proxy
+      api.easy_setopt(c, CURLOPT_PROXY, "");  // loopback: never through a proxy
     }
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(limits_.timeout.count()));
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+    api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    api.easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(limits_.timeout.count()));
+    api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(limits_.connect_timeout.count()));
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(limits_.max_bytes));
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // gzip etc.; the limit applies decoded
-    curl_easy_setopt(c, CURLOPT_USERAGENT, kUserAgent);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, onBody);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &transfer);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, onHeader);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &transfer);
-    code = curl_easy_perform(c);
+    api.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(limits_.max_bytes));
+    api.easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // gzip etc.; the limit applies decoded
+    api.easy_setopt(c, CURLOPT_USERAGENT, kUserAgent);
+    api.easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+    api.easy_setopt(c, CURLOPT_ERRORBUFFER, error);
+    api.easy_setopt(c, CURLOPT_WRITEFUNCTION, onBody);
+    api.easy_setopt(c, CURLOPT_WRITEDATA, &transfer);
+    api.easy_setopt(c, CURLOPT_HEADERFUNCTION, onHeader);
+    api.easy_setopt(c, CURLOPT_HEADERDATA, &transfer);
+    code = api.easy_perform(c);
   }
   long status = 0;
   if (code == CURLE_OK) {
-    curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+    api.easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
   }
   if (refetch_wanted_) {
     refetch_wanted_ = false;
@@ -248,7 +248,7 @@ JwksFetcher::Fetch JwksFetcher::fetch(Clock::time_point now) {
   if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
     result.error = "the document is larger than " + std::to_string(limits_.max_bytes) + " bytes";
   } else if (code != CURLE_OK) {
-    result.error = *error != '\0' ? error : curl_easy_strerror(code);
+    result.error = *error != '\0' ? error : api.easy_strerror(code);
   } else if (status != 200) {
     result.error = "HTTP status " + std::to_string(status);
   } else {

@@ -21,6 +21,7 @@
 #include "listener.h"
 #include "log.h"
 #include "master.h"
+#include "metrics_endpoint.h"
 #include "privileges.h"
 #include "process_title.h"
 #include "socket_handover.h"
@@ -122,10 +123,14 @@ int main(int argc, char** argv) {
     InheritedListeners inherited = takeInheritedListeners(config.binds);
     context.predecessor = inherited.predecessor;
     listeners = openListeners(config, context.run_as, inherited);
+    if (!config.metrics_bind.empty() &&
+        inherited.source != InheritedListeners::Source::Predecessor) {  // else: Master
+      context.metrics = MetricsEndpoint::bind(config.metrics_bind);
+    }
     if (tls != nullptr) {
       for (Listener& l : listeners) {  // for the logs, as Gunicorn names them
         if (l.name.starts_with("http://")) {
-          l.name.insert(4, "s");
+          l.name = "https://" + l.name.substr(7);
         }
       }
     }

@@ -12,11 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "abort_handler.h"
 #include "log.h"
 #include "process_title.h"
 #include "safe_fork.h"
@@ -35,6 +38,9 @@ constexpr int kPollMs = 1000;
 // not signal a root master that it is ready (kill() needs the same user).
 constexpr int kBootPollMs = 50;
 constexpr size_t kScoreboardSlots = 2048;  // --workers tops out at 1024; HUP briefly doubles it
+// How long a worker aborted for --timeout has to answer, log its stacks and exit before it
+// is killed.
+constexpr int64_t kAbortGraceMs = 2000;
 constexpr int kHandledSignals[] = {SIGTERM, SIGINT,  SIGQUIT, SIGHUP,  SIGTTIN,
                                    SIGTTOU, SIGCHLD, SIGUSR1, SIGUSR2, SIGWINCH};
 
@@ -50,19 +56,75 @@ void onSignal(int signum) {
 // A worker's INT or QUIT: the fast stop, also while the app runs on the loop thread.
 void onFastStop(int) { ::_exit(0); }
 
-// Waits up to timeout_ms for signals; returns the ones that arrived, in order.
-std::vector<int> waitForSignals(int timeout_ms) {
-  pollfd p{g_signal_pipe[0], POLLIN, 0};
-  std::vector<int> out;
-  if (::poll(&p, 1, timeout_ms) <= 0) {
-    return out;
+// Why a worker has overrun --timeout (limit_ms), or "" if it has not. With --threads 1 the
+// call in progress is judged by its own age: the loop that runs it cannot beat meanwhile.
+// Otherwise the loop must beat; a pool's calls are timed by the worker itself (worker.cc),
+// and only a loop stuck too (say on a GIL a C extension keeps) is the master's to end.
+std::string overdue(const WorkerSlot& slot, int64_t now, int64_t limit_ms, bool inline_calls) {
+  const double seconds = static_cast<double>(limit_ms) / 1000;
+  RequestRecord::Snapshot call;
+  if (inline_calls && slot.requests[0].read(call)) {
+    return now - call.started_ms <= limit_ms
+               ? ""
+               : fmt::format("{} (request id {}) has run for more than {}s", call.line,
+                             call.id, seconds);
   }
-  char buf[64];
-  ssize_t n;
-  while ((n = ::read(g_signal_pipe[0], buf, sizeof(buf))) > 0) {
-    out.insert(out.end(), buf, buf + n);
+  if (now - slot.heartbeat_ms.load() <= limit_ms) {
+    return "";
   }
-  return out;
+  std::string why = fmt::format("silent for more than {}s", seconds);
+  const RequestRecord* oldest = nullptr;
+  for (const RequestRecord& record : slot.requests) {
+    const int64_t started = record.startedMs();
+    if (started != 0 && (oldest == nullptr || started < oldest->startedMs())) {
+      oldest = &record;
+    }
+  }
+  if (oldest != nullptr && oldest->read(call)) {
+    why += fmt::format(", running {} (request id {}) for {}s", call.line, call.id,
+                       static_cast<double>(now - call.started_ms) / 1000);
+  }
+  return why;
+}
+
+// The access lines of the calls a worker aborted for --timeout cannot write itself: each
+// 504 its SIGABRT handler writes, and with --threads 1 a response already under way, which
+// the abort cuts short (499, the status a worker logs for a response it cuts). A pool call
+// that its loop answered has withdrawn its socket and has its line.
+void logAbortedCalls(pid_t pid, const WorkerSlot& slot, bool inline_calls) {
+  if (!Log::accessEnabled()) {
+    return;
+  }
+  const auto now = std::chrono::system_clock::now();
+  for (const RequestRecord& record : slot.requests) {
+    RequestRecord::Snapshot call;
+    if (!record.read(call) || (call.answer_fd < 0 && !inline_calls)) {
+      continue;
+    }
+    // The record keeps "METHOD target protocol", cut to fit: a cut line has no protocol.
+    const std::string_view line = call.line;
+    const size_t method_end = std::min(line.find(' '), line.size());
+    std::string_view rest = line.substr(std::min(method_end + 1, line.size()));
+    std::string_view protocol;
+    if (const size_t space = rest.rfind(' ');
+        space != std::string_view::npos && rest.substr(space + 1).starts_with("HTTP/")) {
+      protocol = rest.substr(space + 1);
+      rest = rest.substr(0, space);
+    }
+    AccessEntry e;
+    e.remote_addr = call.remote;
+    e.method = line.substr(0, method_end);
+    e.target = rest;
+    e.protocol = protocol;
+    e.status = call.answer_fd >= 0 ? 504 : 499;
+    e.body_bytes = call.answer_fd >= 0 ? AbortHandler::answerBodyBytes(line) : call.body_sent;
+    e.start = std::chrono::system_clock::time_point(
+        std::chrono::microseconds(call.request_start_us));
+    e.duration = std::max(std::chrono::microseconds(0),
+                          std::chrono::duration_cast<std::chrono::microseconds>(now - e.start));
+    e.request_id = call.id;
+    Log::access(e, pid);
+  }
 }
 
 std::string describeExit(int status) {
@@ -85,7 +147,8 @@ Master::Master(const Config& config, std::vector<Listener>& listeners, AuthGate*
       context_(std::move(context)),
       name_(config.name.empty() ? config.app : config.name),
       pid_file_(config.pidfile),
-      scoreboard_(kScoreboardSlots),
+      scoreboard_(kScoreboardSlots, static_cast<size_t>(std::max(1, config.threads))),
+      metrics_(config.threads),
       target_workers_(config.workers) {}
 
 void Master::installSignals() {
@@ -122,13 +185,18 @@ int Master::run() {
   for (const Listener& l : listeners_) {
     logAt(LogLevel::Info, "Listening at: {} ({})", l.name, ::getpid());
   }
+  openMetrics();
   logAt(LogLevel::Info, "Using worker: {}", config_.threads > 1 ? "threads" : "sync");
   if (tls_ != nullptr) {
     logAt(LogLevel::Info, "TLS on every listener: {}", tls_->describe());
   }
-  maintainWorkers();
+  if (config_.preload && !preload()) {
+    halt_status_ = kExitAppLoadError;  // as a worker that cannot import it: no fork loop
+  } else {
+    maintainWorkers();
+  }
   while (halt_status_ < 0) {
-    for (int signum : waitForSignals(workersBooting() ? kBootPollMs : kPollMs)) {
+    for (int signum : waitForSignals(workersBooting() || workersAborted() ? kBootPollMs : kPollMs)) {
       handleSignal(signum);
     }
     reap();
@@ -146,16 +214,36 @@ int Master::run() {
   if (!workers_.empty()) {
     stopWorkers(false);
   }
-  // While another master serves on the same sockets, their files must stay.
-  closeListeners(listeners_, successor_ == 0 && context_.predecessor == 0);
+  stopListening();
   pid_file_.remove();
   logAt(LogLevel::Info, "Shutting down: Master");
   return halt_status_;
 }
 
+bool Master::preload() {
+  preloaded_ = PythonApp::load(config_, /*preload=*/true);
+  if (!preloaded_.app) {
+    logAt(LogLevel::Error, "Exception in master process: cannot load {}\n{}", config_.app,
+          preloaded_.error);
+    logAt(LogLevel::Error, "App failed to load; shutting down");
+    return false;
+  }
+  logAt(LogLevel::Info, "Preloaded {}: workers share its imported heap", config_.app);
+  return true;
+}
+
 bool Master::workersBooting() const {
   for (const auto& [pid, info] : workers_) {
     if (!info.slot->ready.load()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Master::workersAborted() const {
+  for (const auto& [pid, info] : workers_) {
+    if (info.aborted_ms != 0) {
       return true;
     }
   }
@@ -184,8 +272,15 @@ pid_t Master::spawnWorker() {
     return 0;
   }
   std::fflush(nullptr);
+  embed::Interpreter* python = preloaded_.interpreter.get();
+  if (python != nullptr) {
+    python->beforeFork();
+  }
   sigset_t previous;
   const pid_t pid = forkWithSignalsBlocked(&previous);  // the child unblocks them below
+  if (python != nullptr) {
+    pid == 0 ? python->afterForkInChild() : python->afterForkInParent();
+  }
   if (pid < 0) {
     logAt(LogLevel::Error, "fork failed: {}", std::strerror(errno));
     slot->pid.store(0);
@@ -210,6 +305,9 @@ pid_t Master::spawnWorker() {
   ::sigprocmask(SIG_SETMASK, &previous, nullptr);
   ::close(g_signal_pipe[0]);
   ::close(g_signal_pipe[1]);
+  if (metrics_endpoint_ != nullptr) {
+    metrics_endpoint_->closeInChild();
+  }
   ProcessTitle::set("appserver: worker [" + name_ + "]");
   if (const std::string error = context_.run_as.drop(); !error.empty()) {
     logAt(LogLevel::Error, "cannot run the worker as --user/--group: {}", error);
@@ -220,10 +318,13 @@ pid_t Master::spawnWorker() {
     ::_exit(0);
   }
   int status = kExitBootError;
+  Log::startWriter();  // the worker's own thread: the master, which forks, has none
   {
-    Worker worker(config_, listeners_, master, *slot, gate_, tls_);
+    Worker worker(config_, listeners_, master, scoreboard_, *slot, gate_, tls_,
+                  python != nullptr ? &preloaded_ : nullptr);
     status = worker.run();
   }
+  Log::stopWriter();
   std::fflush(nullptr);
   ::_exit(status);
 }
@@ -245,14 +346,20 @@ void Master::reap() {
     }
     const WorkerInfo info = it->second;
     workers_.erase(it);
+    metrics_.workerGone(*info.slot);  // before the slot can serve another worker
+    // A worker that served exits with the app's status, which may happen to be 3 or 4.
+    const bool booted = info.slot->ready.load();
     info.slot->pid.store(0);
-    const bool expected = info.retiring || stopping_ || info.timed_out;
+    const bool timed_out = info.aborted_ms != 0;
+    const bool expected = info.retiring || stopping_ || timed_out;
     const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (!clean || !expected) {
-      logAt(expected ? LogLevel::Info : LogLevel::Error, "Worker (pid:{}) {}", pid,
-            describeExit(status));
+      // Nobody here sends SIGKILL unasked: the kernel's OOM killer is the likely sender.
+      const bool oom = !expected && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+      logAt(expected ? LogLevel::Info : LogLevel::Error, "Worker (pid:{}) {}{}", pid,
+            describeExit(status), oom ? "! Perhaps out of memory?" : "");
     }
-    if (WIFEXITED(status) &&
+    if (!booted && WIFEXITED(status) &&
         (WEXITSTATUS(status) == kExitAppLoadError || WEXITSTATUS(status) == kExitBootError)) {
       logAt(LogLevel::Error, "{}; shutting down",
             WEXITSTATUS(status) == kExitAppLoadError ? "App failed to load"
@@ -260,9 +367,13 @@ void Master::reap() {
       halt_status_ = halt_status_ < 0 ? WEXITSTATUS(status) : halt_status_;
       continue;
     }
+    if (timed_out && !info.retiring && !stopping_) {
+      metrics_.restarted(RestartCause::Timeout);  // maintainWorkers() starts the replacement
+    }
     if (expected) {
       continue;
     }
+    metrics_.restarted(WIFSIGNALED(status) ? RestartCause::Signal : RestartCause::Exit);
     quick_deaths_ = Clock::now() - info.started < kBootWindow ? quick_deaths_ + 1 : 0;
     if (quick_deaths_ >= kMaxQuickDeaths) {
       logAt(LogLevel::Error, "workers keep dying right after they start; shutting down");
@@ -271,9 +382,12 @@ void Master::reap() {
   }
 }
 
-void Master::replace(WorkerInfo& info) {
+void Master::replace(WorkerInfo& info, RestartCause cause) {
   info.successor = spawnWorker();
   info.retiring = info.successor != 0;  // without a successor it serves on
+  if (info.retiring) {
+    metrics_.restarted(cause);
+  }
 }
 
 void Master::replaceAll() {
@@ -284,7 +398,7 @@ void Master::replaceAll() {
     }
   }
   for (WorkerInfo* info : active) {
-    replace(*info);
+    replace(*info, RestartCause::Reload);
   }
 }
 
@@ -292,7 +406,7 @@ void Master::rotateWorkers() {
   for (auto& [pid, info] : workers_) {
     if (!info.retiring && info.slot->retire.load()) {
       logAt(LogLevel::Info, "Worker (pid:{}) is retiring; starting its replacement", pid);
-      replace(info);
+      replace(info, info.slot->retire_cause.load());
     }
   }
   // Each replaced worker stops once its own successor accepts (or is gone), so capacity
@@ -324,13 +438,26 @@ void Master::checkTimeouts() {
   if (config_.timeout <= 0) {
     return;  // Gunicorn: 0 disables the check
   }
-  const int64_t stale_before = Scoreboard::nowMs() - static_cast<int64_t>(config_.timeout * 1000);
+  const int64_t now = Scoreboard::nowMs();
+  const auto limit_ms = static_cast<int64_t>(config_.timeout * 1000);
   for (auto& [pid, info] : workers_) {
-    if (!info.timed_out && info.slot->heartbeat_ms.load() < stale_before) {
-      logAt(LogLevel::Critical, "WORKER TIMEOUT (pid:{}): silent for more than {}s; killing it",
-            pid, config_.timeout);
-      info.timed_out = true;
-      ::kill(pid, SIGKILL);
+    if (info.aborted_ms != 0) {
+      if (!info.killed && now - info.aborted_ms >= kAbortGraceMs) {
+        logAt(LogLevel::Warning, "Worker (pid:{}) did not exit within {}s of SIGABRT; killing it",
+              pid, kAbortGraceMs / 1000);
+        info.killed = true;
+        ::kill(pid, SIGKILL);
+      }
+      continue;
+    }
+    const std::string why = overdue(*info.slot, now, limit_ms, config_.threads <= 1);
+    if (!why.empty()) {
+      // Before the signal, so that the worker's stacks follow this line in the log.
+      logAt(LogLevel::Critical, "WORKER TIMEOUT (pid:{}): {}; aborting it", pid, why);
+      info.aborted_ms = now;
+      info.slot->timed_out.store(true);  // read by the worker's SIGABRT handler
+      ::kill(pid, SIGABRT);
+      logAbortedCalls(pid, *info.slot, config_.threads <= 1);
     }
   }
 }
@@ -354,6 +481,9 @@ void Master::handleSignal(int signum) {
       if (successor_ == 0) {  // else systemd follows the new master (MAINPID) already
         notifier_.notify("STOPPING=1");
       }
+      // Refused, a connection goes to another instance (nginx retries even a POST then);
+      // queued while the workers drain, it would be reset when this master exits.
+      stopListening();
       stopWorkers(signum == SIGTERM);
       halt_status_ = 0;
       return;
@@ -390,6 +520,10 @@ void Master::handleSignal(int signum) {
 
 void Master::reload() {
   logAt(LogLevel::Info, "Hang up: Master");
+  if (preloaded_.app) {
+    logAt(LogLevel::Info,
+          "--preload: new workers run the code imported at start; USR2 loads new code");
+  }
   timespec now{};
   ::clock_gettime(CLOCK_MONOTONIC, &now);
   notifier_.notify(fmt::format("RELOADING=1\nMONOTONIC_USEC={}",
@@ -472,7 +606,53 @@ void Master::watchPredecessor() {
     logAt(LogLevel::Info, "Master has been promoted: the old master (pid:{}) is gone",
           context_.predecessor);
     context_.predecessor = 0;
+    openMetrics();
   }
+}
+
+std::vector<int> Master::waitForSignals(int timeout_ms) {
+  std::vector<pollfd> fds{{g_signal_pipe[0], POLLIN, 0}};
+  if (metrics_endpoint_ != nullptr) {
+    metrics_endpoint_->addPollFds(fds);
+  }
+  std::vector<int> out;
+  if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
+    return out;  // EINTR: a signal, read from the pipe on the next wake-up
+  }
+  if (metrics_endpoint_ != nullptr) {
+    metrics_endpoint_->handle(std::span(fds).subspan(1), Clock::now());
+  }
+  char buf[64];
+  ssize_t n;
+  while ((n = ::read(g_signal_pipe[0], buf, sizeof(buf))) > 0) {
+    out.insert(out.end(), buf, buf + n);
+  }
+  return out;
+}
+
+void Master::openMetrics() {
+  if (config_.metrics_bind.empty() || metrics_endpoint_ != nullptr) {
+    return;
+  }
+  if (context_.metrics.fd < 0) {
+    if (context_.predecessor != 0) {
+      return;  // the old master serves the port until it exits (watchPredecessor)
+    }
+    try {
+      context_.metrics = MetricsEndpoint::bind(config_.metrics_bind);
+    } catch (const ConfigError& e) {
+      logAt(LogLevel::Error, "no metrics: {}", e.what());
+      return;
+    }
+  }
+  logAt(LogLevel::Info, "Metrics at: {}/metrics", context_.metrics.name);
+  metrics_endpoint_ = std::make_unique<MetricsEndpoint>(context_.metrics, [this] {
+    std::vector<const WorkerSlot*> live;
+    for (const auto& [pid, info] : workers_) {
+      live.push_back(info.slot);
+    }
+    return metrics_.render(live, listeners_);
+  });
 }
 
 void Master::retireOldest() {
@@ -487,6 +667,11 @@ void Master::retireOldest() {
     oldest->second.retiring = true;
     ::kill(oldest->first, SIGTERM);
   }
+}
+
+void Master::stopListening() {
+  // While another master serves on the same sockets, their files must stay.
+  closeListeners(listeners_, successor_ == 0 && context_.predecessor == 0);
 }
 
 void Master::stopWorkers(bool graceful) {

@@ -17,6 +17,10 @@ constexpr size_t kThreadNameMax = 15;  // PR_SET_NAME keeps 16 bytes, the NUL in
 
 char* g_area = nullptr;  // argv[0] up to the end of the last environment string
 size_t g_area_size = 0;
+// The copy of the environment init() makes, for the process's life. Held here, not only
+// through environ, because setenv() may replace environ or its entries.
+char** g_environ = nullptr;
+char* g_environ_strings = nullptr;  // the strings g_environ points into, one block
 
 }  // namespace
 
@@ -30,18 +34,23 @@ void ProcessTitle::init(int argc, char** argv) {
     end += std::strlen(argv[i]) + 1;
   }
   size_t count = 0;
-  while (environ[count] != nullptr) {
-    ++count;
+  size_t bytes = 0;
+  for (; environ[count] != nullptr; ++count) {
+    bytes += std::strlen(environ[count]) + 1;
   }
-  auto** moved = new char*[count + 1];  // lives as long as the process, as environ does
+  g_environ = new char*[count + 1];
+  g_environ_strings = new char[bytes];
+  char* next = g_environ_strings;
   for (size_t i = 0; i < count; ++i) {
+    const size_t size = std::strlen(environ[i]) + 1;
     if (environ[i] == end) {
-      end += std::strlen(environ[i]) + 1;
+      end += size;
     }
-    moved[i] = ::strdup(environ[i]);
+    g_environ[i] = static_cast<char*>(std::memcpy(next, environ[i], size));
+    next += size;
   }
-  moved[count] = nullptr;
-  environ = moved;
+  g_environ[count] = nullptr;
+  environ = g_environ;
   g_area = argv[0];
   g_area_size = static_cast<size_t>(end - argv[0]);
 }

@@ -156,7 +156,8 @@ StaticAnswer StaticFiles::answer(const HttpRequest& request, bool close) const {
     return errorAnswer(404, {}, close);
   }
   // A precompressed sibling ("app.css.br") stands in for a file that exists itself.
-  for (Coding coding : acceptedCodings(request.header("accept-encoding")).list()) {
+  const auto accepted = acceptedCodings(request.header("accept-encoding"));  // outlives list()
+  for (Coding coding : accepted.list()) {
     OpenFile sibling;
     if (openFile(*mount, path.relative + std::string(codingSuffix(coding)), sibling)) {
       return fileAnswer(request, path.relative, std::move(sibling), codingName(coding), close);

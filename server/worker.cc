@@ -5,14 +5,18 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 
+#include "abort_handler.h"
 #include "connection.h"
 #include "embed/interpreter.h"
 #include "log.h"
@@ -24,6 +28,8 @@ namespace {
 constexpr size_t kReadBufferSize = 64 * 1024;  // shared by all connections of the worker
 constexpr uint64_t kHeartbeatMs = 1000;
 constexpr int64_t kFullWarningIntervalMs = 60 * 1000;
+constexpr uint64_t kAcceptRecheckMs = 1;   // a worker over its share looks again this soon
+constexpr uint64_t kNoFilesPauseMs = 100;  // out of descriptors: clients wait this long
 // Descriptors a worker needs beside its connections: listeners, the loop, logs, Python's.
 constexpr rlim_t kSpareFiles = 64;
 
@@ -61,6 +67,13 @@ long long residentMiB() {
   return pages_resident * ::sysconf(_SC_PAGESIZE) / (1024 * 1024);
 }
 
+// From here on a fatal signal writes every thread's Python stack to the error log.
+void enableFaultTracebacks() {
+  if (const std::string error = embed::enableFaultTracebacks(Log::errorFd()); !error.empty()) {
+    logAt(LogLevel::Warning, "no Python stacks on fatal signals: {}", error);
+  }
+}
+
 std::string currentDirectory() {
   char buf[PATH_MAX];
   return ::getcwd(buf, sizeof(buf)) != nullptr ? buf : ".";
@@ -70,9 +83,12 @@ std::string currentDirectory() {
 
 // The C trampolines libuv calls; each forwards to the worker's handle<Event>.
 struct WorkerCallbacks {
-  static void onConnection(uv_stream_t* server, int status) {
-    auto* socket = static_cast<Worker::ListenSocket*>(server->data);
-    socket->worker->handleConnection(*socket, status);
+  static void onListenable(uv_poll_t* poll, int status, int) {
+    auto* socket = static_cast<Worker::ListenSocket*>(poll->data);
+    socket->worker->handleListenable(*socket, status);
+  }
+  static void onAcceptTimer(uv_timer_t* timer) {
+    static_cast<Worker*>(timer->data)->resumeAccepting();
   }
   static void onSignal(uv_signal_t* handle, int signum) {
     static_cast<Worker*>(handle->data)->handleSignal(signum);
@@ -88,8 +104,36 @@ struct WorkerCallbacks {
   }
 };
 
+PythonApp PythonApp::load(const Config& config, bool preload) {
+  embed::InterpreterOptions python;
+  python.python_path = config.python_path;
+  python.python_path.push_back(currentDirectory());    // as Gunicorn: the app's directory first
+  python.python_path.push_back(APPSERVER_PYTHON_DIR);  // the appserver package (DRF class)
+  PythonApp loaded;
+  loaded.interpreter = std::make_unique<embed::Interpreter>(python);
+  if (preload) {
+    loaded.interpreter->pauseCollection();
+  } else {
+    enableFaultTracebacks();  // a worker's import that overruns --timeout shows where it is
+  }
+  embed::WsgiAppOptions options;
+  const char* script_name = std::getenv("SCRIPT_NAME");
+  options.script_name = script_name != nullptr ? script_name : "";
+  options.multithread = config.threads > 1;
+  options.multiprocess = config.workers > 1;
+  options.error_writer = [](std::string_view text) { Log::write(LogLevel::Error, text); };
+  auto result = embed::WsgiApp::load(config.app, options);
+  loaded.app = std::move(result.app);
+  loaded.error = std::move(result.error);
+  if (preload && loaded.app) {
+    loaded.interpreter->freezeForChildren();
+  }
+  return loaded;
+}
+
 Worker::Worker(const Config& config, const std::vector<Listener>& listeners, pid_t master,
-               WorkerSlot& slot, AuthGate* gate, const TlsContext* tls)
+               const Scoreboard& scoreboard, WorkerSlot& slot, AuthGate* gate,
+               const TlsContext* tls, PythonApp* preloaded)
     : config_(config),
       listeners_(listeners),
       master_(master),
@@ -97,7 +141,11 @@ Worker::Worker(const Config& config, const std::vector<Listener>& listeners, pid
       gate_(gate),
       tls_(tls),
       forwarded_(config.forwarded_allow_ips, config.forwarded_header == "forwarded"),
-      read_buffer_(kReadBufferSize) {
+      proxy_peers_(config.proxy_allow_ips, /*rfc7239=*/false),
+      request_ids_(RequestIds::seeded()),
+      balance_([&scoreboard] { return scoreboard.slots(); }, slot),
+      read_buffer_(kReadBufferSize),
+      python_(preloaded != nullptr ? preloaded : &own_python_) {
   limits_.request_line = static_cast<size_t>(config.limit_request_line);
   limits_.fields = static_cast<size_t>(config.limit_request_fields);
   limits_.field_size = static_cast<size_t>(config.limit_request_field_size);
@@ -108,29 +156,24 @@ Worker::Worker(const Config& config, const std::vector<Listener>& listeners, pid
 Worker::~Worker() = default;
 
 int Worker::run() {
-  embed::InterpreterOptions python;
-  python.python_path = config_.python_path;
-  python.python_path.push_back(currentDirectory());    // as Gunicorn: the app's directory first
-  python.python_path.push_back(APPSERVER_PYTHON_DIR);  // the appserver package (DRF class)
-  embed::Interpreter interpreter(python);
-  embed::WsgiAppOptions options;
-  const char* script_name = std::getenv("SCRIPT_NAME");
-  options.script_name = script_name != nullptr ? script_name : "";
-  options.multithread = config_.threads > 1;
-  options.multiprocess = config_.workers > 1;
-  options.error_writer = [](std::string_view text) { Log::write(LogLevel::Error, text); };
-  auto loaded = embed::WsgiApp::load(config_.app, options);
-  if (!loaded.app) {
-    logAt(LogLevel::Error, "Exception in worker process: cannot load {}\n{}", config_.app,
-          loaded.error);
-    return kExitAppLoadError;
+  AbortHandler::installExit(slot_);
+  if (python_ == &own_python_) {
+    own_python_ = PythonApp::load(config_, /*preload=*/false);
+    if (!own_python_.app) {
+      logAt(LogLevel::Error, "Exception in worker process: cannot load {}\n{}", config_.app,
+            own_python_.error);
+      return kExitAppLoadError;
+    }
+  } else {
+    enableFaultTracebacks();
   }
-  app_ = std::move(loaded.app);
+  AbortHandler::installAnswer();
 
   slot_.heartbeat_ms.store(Scoreboard::nowMs());  // the import may have taken a while
   raiseFileLimit(max_connections_);
   uv_loop_init(&loop_);
-  runner_ = std::make_unique<AppRunner>(&loop_, config_.threads);
+  runner_ = std::make_unique<AppRunner>(
+      &loop_, config_.threads, QueueLimits{config_.max_pending, config_.queue_timeout}, slot_);
   try {
     static_files_ = StaticFiles::open(config_.static_dirs);  // afresh: DIR may be a new one
   } catch (const ConfigError& e) {
@@ -159,6 +202,9 @@ int Worker::run() {
   uv_timer_start(&heartbeat_, WorkerCallbacks::onHeartbeat, kHeartbeatMs, kHeartbeatMs);
   uv_timer_init(&loop_, &deadline_);
   deadline_.data = this;
+  uv_timer_init(&loop_, &accept_timer_);
+  accept_timer_.data = this;
+  balance_.findPeers();
 
   slot_.ready.store(true);
   ::kill(master_, SIGCHLD);  // wakes the master: a predecessor may now stop (rotateWorkers)
@@ -170,9 +216,11 @@ int Worker::run() {
   if (uv_loop_close(&loop_) != 0 || !threads_done) {
     // A stuck app thread may hold the GIL: finalising Python could hang. Leave at once.
     logAt(LogLevel::Warning, "worker exiting with application threads still running");
+    Log::stopWriter();
     std::_Exit(0);
   }
-  app_.reset();
+  python_->app.reset();
+  python_->interpreter.reset();  // finalizes Python: the app's atexit handlers run
   return 0;
 }
 
@@ -181,38 +229,59 @@ bool Worker::listen() {
     auto socket = std::make_unique<ListenSocket>();
     socket->listener = &l;
     socket->worker = this;
-    int rc = 0;
-    if (l.kind == Listener::Kind::Tcp) {
-      uv_tcp_init(&loop_, &socket->handle.tcp);
-      rc = uv_tcp_open(&socket->handle.tcp, l.fd);
-    } else {
-      uv_pipe_init(&loop_, &socket->handle.pipe, 0);
-      rc = uv_pipe_open(&socket->handle.pipe, l.fd);
-    }
-    auto* stream = reinterpret_cast<uv_stream_t*>(&socket->handle);
-    stream->data = socket.get();
-    if (rc == 0) {
-      rc = uv_listen(stream, config_.backlog, WorkerCallbacks::onConnection);
-    }
-    sockets_.push_back(std::move(socket));
+    const int rc = uv_poll_init_socket(&loop_, &socket->poll, l.fd);
+    socket->poll.data = socket.get();
     if (rc != 0) {
       logAt(LogLevel::Error, "cannot listen on {}: {}", l.name, uv_strerror(rc));
       return false;
     }
+    sockets_.push_back(std::move(socket));
   }
+  resumeAccepting();
   return true;
 }
 
-void Worker::handleConnection(ListenSocket& socket, int status) {
-  if (status < 0) {
-    logAt(LogLevel::Warning, "accept on {} failed: {}", socket.listener->name, uv_strerror(status));
+void Worker::pauseAccepting() {
+  for (auto& socket : sockets_) {
+    uv_poll_stop(&socket->poll);
+  }
+}
+
+void Worker::resumeAccepting() {
+  if (stopping_ || full_) {
     return;
   }
-  socket.waiting = false;
+  for (auto& socket : sockets_) {
+    uv_poll_start(&socket->poll, UV_READABLE, WorkerCallbacks::onListenable);
+  }
+}
+
+void Worker::handleListenable(ListenSocket& socket, int status) {
+  if (status < 0) {
+    logAt(LogLevel::Warning, "polling {} failed: {}", socket.listener->name, uv_strerror(status));
+    return;
+  }
+  // Readable: a client waits, unless a peer was quicker.
+  if (!balance_.mayAccept(connections_.size(), static_cast<int64_t>(uv_now(&loop_)))) {
+    pauseAccepting();  // clients stay in the kernel's queue, for a peer to take
+    uv_timer_start(&accept_timer_, WorkerCallbacks::onAcceptTimer, kAcceptRecheckMs, 0);
+    return;
+  }
+  if (full()) {
+    return;
+  }
+  // Whether more wait is unknown: the next loop turn asks again if so.
+  while (acceptOne(socket) && connections_.size() < max_connections_ &&
+         balance_.withinShare(connections_.size())) {
+  }
+}
+
+bool Worker::full() {
   if (connections_.size() >= max_connections_ && !closeAnIdleConnection()) {
-    // Not accepting makes libuv stop polling this socket until uv_accept: the client waits
-    // in the kernel's listen queue, where another worker with room may take it.
-    socket.waiting = true;
+    // The client waits in the kernel's listen queue, where another worker with room may
+    // take it; this one polls again once one of its connections has closed.
+    full_ = true;
+    pauseAccepting();
     const int64_t now = Scoreboard::nowMs();
     if (now - full_warned_ms_ >= kFullWarningIntervalMs) {
       full_warned_ms_ = now;
@@ -221,11 +290,33 @@ void Worker::handleConnection(ListenSocket& socket, int status) {
             "wait in the listen queue",
             connections_.size());
     }
-    return;
+    return true;
+  }
+  return false;
+}
+
+bool Worker::acceptOne(ListenSocket& socket) {
+  const int fd = ::accept4(socket.listener->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd < 0) {
+    const int error = errno;
+    if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+      pauseAccepting();  // else the still readable socket would wake the loop at once
+      uv_timer_start(&accept_timer_, WorkerCallbacks::onAcceptTimer, kNoFilesPauseMs, 0);
+    }
+    const int64_t now = Scoreboard::nowMs();
+    if (error != EAGAIN && error != ECONNABORTED && error != EINTR &&
+        now - full_warned_ms_ >= kFullWarningIntervalMs) {
+      full_warned_ms_ = now;
+      logAt(LogLevel::Warning, "accept on {} failed: {}", socket.listener->name,
+            std::strerror(error));
+    }
+    return false;
   }
   auto* connection = new Connection(*this, *socket.listener);  // deletes itself when closed
   connections_.insert(connection);
-  connection->accept(reinterpret_cast<uv_stream_t*>(&socket.handle));
+  slot_.counters.connections.store(static_cast<int64_t>(connections_.size()));
+  connection->accept(fd);
+  return true;
 }
 
 bool Worker::closeAnIdleConnection() {
@@ -240,15 +331,31 @@ bool Worker::closeAnIdleConnection() {
 
 void Worker::connectionClosed(Connection* connection) {
   connections_.erase(connection);
-  for (auto& socket : sockets_) {
-    if (socket->waiting && !stopping_) {
-      handleConnection(*socket, 0);  // takes the client libuv holds for it
-    }
+  slot_.counters.connections.store(static_cast<int64_t>(connections_.size()));
+  if (full_) {
+    full_ = false;
+    resumeAccepting();
   }
-  if (stopping_ && connections_.empty()) {
+  stopIfDrained();
+}
+
+void Worker::stopIfDrained() {
+  if (stopping_ && std::all_of(connections_.begin(), connections_.end(),
+                               [](const Connection* c) { return c->abandoned(); })) {
     stopNow();
   }
 }
+
+void Worker::withdrawAnswer(int fd) {
+  for (RequestRecord& record : slot_.requests) {
+    record.withdrawAnswer(fd);
+  }
+}
+
+void Worker::requestTimedOut() {
+  askToRetire("had a request run past --timeout", RestartCause::Timeout);
+}
+
 
 void Worker::handleSignal(int signum) {
   if (signum == SIGUSR1) {
@@ -260,19 +367,29 @@ void Worker::handleSignal(int signum) {
 
 void Worker::requestDone() {
   if (++served_ == request_limit_) {
-    askToRetire(fmt::format("served {} requests (--max-requests)", served_));
+    askToRetire(fmt::format("served {} requests (--max-requests)", served_),
+                RestartCause::MaxRequests);
   }
 }
 
-void Worker::askToRetire(std::string_view why) {
-  if (!slot_.retire.exchange(true)) {
+void Worker::askToRetire(std::string_view why, RestartCause cause) {
+  if (!slot_.retire.load()) {
+    slot_.retire_cause.store(cause);  // read by the master once it sees retire
+    slot_.retire.store(true);
     logAt(LogLevel::Info, "worker {}; asking for a replacement", why);
     ::kill(master_, SIGCHLD);  // "a child changed": the master looks at its workers now
   }
 }
 
 void Worker::handleHeartbeat() {
-  slot_.heartbeat_ms.store(Scoreboard::nowMs());
+  const int64_t now = Scoreboard::nowMs();
+  slot_.heartbeat_ms.store(now);
+  if (config_.timeout > 0 && config_.threads > 1) {
+    // With --threads 1 the master times the calls: this loop is the one that would be stuck.
+    runner_->checkOverdue(now - static_cast<int64_t>(config_.timeout * 1000));
+  }
+  stopIfDrained();
+  balance_.findPeers();  // workers started since, after HUP, TTIN or a restart
   if (gate_ != nullptr) {
     gate_->refresh(::time(nullptr));  // the master's new JWT keys, also while idle
   }
@@ -280,7 +397,8 @@ void Worker::handleHeartbeat() {
     const long long rss_mib = residentMiB();
     if (rss_mib > config_.max_worker_memory) {
       askToRetire(
-          fmt::format("uses {} MiB (--max-worker-memory {})", rss_mib, config_.max_worker_memory));
+          fmt::format("uses {} MiB (--max-worker-memory {})", rss_mib, config_.max_worker_memory),
+          RestartCause::MaxWorkerMemory);
     }
   }
   if (::getppid() != master_) {
@@ -295,10 +413,8 @@ void Worker::stopGracefully() {
   }
   stopping_ = true;
   for (auto& socket : sockets_) {
-    auto* handle = reinterpret_cast<uv_handle_t*>(&socket->handle);
-    if (uv_is_closing(handle) == 0) {
-      uv_close(handle, nullptr);
-    }
+    uv_close(reinterpret_cast<uv_handle_t*>(&socket->poll), nullptr);
+    ::close(socket->listener->fd);  // this process's copy: the master keeps the socket
   }
   uv_timer_start(&deadline_, WorkerCallbacks::onDeadline,
                  static_cast<uint64_t>(config_.graceful_timeout * 1000), 0);
@@ -306,9 +422,7 @@ void Worker::stopGracefully() {
   for (Connection* c : open) {
     c->closeWhenIdle();
   }
-  if (connections_.empty()) {
-    stopNow();
-  }
+  stopIfDrained();
 }
 
 void Worker::stopNow() {

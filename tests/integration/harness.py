@@ -342,8 +342,9 @@ class SharedServerTestCase(unittest.TestCase):
 class Load:
     """A bounded load on a server while a test does something else to it.
 
-    `clients` threads each send GET `target` on a new connection, one request after the
-    other (`pause` seconds apart), until `stop()` or `limit` seconds; the first `keep_alive`
+    `clients` threads each send `method` `target` (a POST with a small body) on a new
+    connection, one request after the other (`pause` seconds apart), until `stop()` or
+    `limit` seconds; the first `keep_alive`
     of them send theirs on one connection instead, and open a new one only after an answer
     with `Connection: close` (a close without it, or before an answer, is a failure, as a
     real client would see it). Use it as a context
@@ -352,8 +353,10 @@ class Load:
     reset, a close).
     """
 
-    def __init__(self, server, clients=4, target="/pid", limit=30.0, pause=0.0, keep_alive=0):
+    def __init__(self, server, clients=4, target="/pid", limit=30.0, pause=0.0, keep_alive=0,
+                 method="GET"):
         self.server = server
+        self.method = method
         self.target = target
         self.pause = pause
         self.answered = 0
@@ -385,7 +388,8 @@ class Load:
         while not self._stopping.is_set() and time.monotonic() < self._deadline:
             try:
                 conn = conn or self.server.connect(timeout=10)
-                response = conn.request("GET", self.target)
+                response = conn.request(self.method, self.target,
+                                        body=b"x" * 100 if self.method == "POST" else b"")
                 failure = None if response.status == 200 else repr(response)
                 if not keep_alive or response.header_has("Connection", "close"):
                     conn, _ = None, conn.close()

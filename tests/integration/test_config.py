@@ -292,11 +292,11 @@ class PrecedenceTest(ConfigTestCase):
 class UnsupportedSettingTest(ConfigTestCase):
     """Gunicorn settings appserver does not implement are named, never silently dropped."""
 
-    NAMES = ("preload_app", "post_fork", "worker_class")
+    NAMES = ("reload", "post_fork", "worker_class")
 
     def unsupported_file(self):
         return self.write("unsupported.py", """\
-            preload_app = True
+            reload = True
             worker_class = "gevent"
 
             def post_fork(server, worker):

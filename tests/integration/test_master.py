@@ -67,6 +67,14 @@ class MasterTest(unittest.TestCase):
         with self.assertRaises(ConnectionRefusedError):
             socket.create_connection((harness.HOST, server.port), timeout=2).close()
 
+    def refuses(self, server):
+        """Whether a new connection to the server is refused now."""
+        try:
+            socket.create_connection((harness.HOST, server.port), timeout=2).close()
+        except ConnectionRefusedError:
+            return True
+        return False
+
     def wait_for_log(self, server, pattern, timeout=5.0):
         """The first match of regex `pattern` in the server's output, waiting for it."""
         match = harness.wait_until(lambda: re.search(pattern, server.output()), timeout)
@@ -112,6 +120,17 @@ class MasterTest(unittest.TestCase):
         status, _ = self.wait_for_exit(server, 5)
         self.assertEqual(status, 0, server.output())
         self.assertRefusesConnections(server)
+
+    def test_term_refuses_new_connections_while_a_request_finishes(self):
+        # A proxy retries a refused connection on another server, even a POST; a connection
+        # queued behind workers that no longer accept would be reset when the master exits.
+        server = self.start(1, "--threads", "2")  # the loop sees TERM during the request
+        conn = self.start_slow_request(server, 3)
+        server.process.send_signal(signal.SIGTERM)
+        self.assertTrue(harness.wait_until(lambda: self.refuses(server), 1.5), server.output())
+        response = conn.read_response()
+        self.assertEqual((response.status, response.body), (200, b"slept"), response)
+        self.assertEqual(self.wait_for_exit(server, 5)[0], 0, server.output())
 
     def test_graceful_timeout_bounds_a_stop_with_a_stuck_request(self):
         server = self.start(1, "--graceful-timeout", "1")

@@ -60,8 +60,9 @@ def user_directive():
     return f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};"
 
 
-def nginx_config(prefix, port, app_port, server_block=SERVER_BLOCK):
-    """A whole nginx.conf whose files all live under `prefix`."""
+def nginx_config(prefix, http_block):
+    """A whole nginx.conf whose files all live under `prefix`, with `http_block` (upstreams
+    and servers) inside its http block."""
     temp_paths = "\n".join(f"    {kind}_temp_path {prefix}/{kind}_temp;"
                            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     return f"""\
@@ -74,8 +75,18 @@ http {{
     access_log {prefix}/access.log;
 {temp_paths}
 
-{server_block.format(port=port, app_port=app_port)}}}
+{http_block}}}
 """
+
+
+def nginx_server(prefix, port, http_block):
+    """A harness.Server (not started) running nginx in the foreground on `port` with
+    nginx_config(prefix, http_block), its pid file under `prefix`."""
+    conf = prefix / "nginx.conf"
+    conf.write_text(nginx_config(prefix, http_block))
+    return harness.Server(
+        [NGINX, "-p", str(prefix), "-c", str(conf), "-e", "stderr",
+         "-g", f"daemon off; pid {prefix}/nginx.pid; error_log stderr;"], port)
 
 
 def can_connect_from(address):
@@ -106,11 +117,8 @@ class NginxTestCase(unittest.TestCase):
         cls.addClassCleanup(cls.app.stop)
         cls.app.start()
         port = harness.free_port()
-        conf = cls.dir / "nginx.conf"
-        conf.write_text(nginx_config(cls.dir, port, app_port, cls.SERVER_BLOCK))
-        cls.nginx = harness.Server(
-            [NGINX, "-p", str(cls.dir), "-c", str(conf), "-e", "stderr",
-             "-g", f"daemon off; pid {cls.dir}/nginx.pid; error_log stderr;"], port)
+        cls.nginx = nginx_server(cls.dir, port, cls.SERVER_BLOCK.format(port=port,
+                                                                         app_port=app_port))
         cls.addClassCleanup(cls.nginx.stop)
         cls.nginx.start()
 

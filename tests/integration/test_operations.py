@@ -3,8 +3,8 @@
 The pid file (written while running, removed on exit); USR1 reopening the access and error
 logs after logrotate renamed them, also in a worker that was still booting when the signal
 came; workers replaced after --max-requests (with --max-requests-jitter spreading them) and
-above --max-worker-memory, with no failed request under load; --timeout killing a worker
-stuck in a request; --forwarded-allow-ips deciding whose X-Forwarded-* / Forwarded headers set
+above --max-worker-memory, with no failed request under load (--timeout: test_timeouts.py);
+--forwarded-allow-ips deciding whose X-Forwarded-* / Forwarded headers set
 REMOTE_ADDR and wsgi.url_scheme. App: tests/apps/operations.
 Run from this folder:
     APPSERVER_BIN=../../build/appserver /usr/bin/python3 -m unittest -v test_operations
@@ -208,27 +208,6 @@ class MaxWorkerMemoryTest(OperationsTestCase):
         successor = self.get_pid(server)
         self.assertNotEqual(successor, pid)
         self.assertEqual(harness.child_pids(server.process.pid), {successor})
-
-
-class TimeoutTest(OperationsTestCase):
-    def test_a_request_longer_than_the_timeout_costs_the_worker_its_life(self):
-        server = self.start("--timeout", "2", "--threads", "1")
-        pid = self.get_pid(server)
-        with server.connect(timeout=15) as conn:
-            with self.assertRaises(ConnectionError):  # killed before it could answer
-                conn.request("GET", "/sleep?8")
-        self.assertRegex(server.output(), rf"\[CRITICAL\] WORKER TIMEOUT \(pid:{pid}\)")
-        self.wait_for_log(server, rf"Worker \(pid:{pid}\) was sent SIGKILL")
-        self.assertNotEqual(self.get_pid(server), pid)
-
-    def test_with_threads_the_heartbeat_goes_on_during_a_long_request(self):
-        server = self.start("--timeout", "2", "--threads", "2")
-        pid = self.get_pid(server)
-        with server.connect(timeout=15) as conn:
-            response = conn.request("GET", "/sleep?3.5")
-        self.assertEqual((response.status, response.body), (200, b"slept"), server.output())
-        self.assertNotIn("WORKER TIMEOUT", server.output())
-        self.assertEqual(self.get_pid(server), pid)
 
 
 class ForwardedTestCase(harness.SharedServerTestCase):

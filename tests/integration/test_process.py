@@ -248,7 +248,9 @@ class ProcessTitleTest(ProcessTestCase):
             "--bind", f"{harness.HOST}:{port}", "--chdir", str(harness.APPS_DIR / "cli_env"),
             "wsgi"), port, env=env)
         self.addCleanup(server.stop)
-        server.start()
+        server.start()  # returns once the port answers, which may be before the title is set
+        self.assertTrue(harness.wait_until(
+            lambda: title(server.process.pid).startswith("appserver: master"), 10))
         shown = title(server.process.pid)  # Linux shows a page of what spilled past argv
         self.assertEqual(shown, "appserver: master [" + "x" * (len(shown) - 19))
         self.assertGreater(len(shown), sum(len(arg) + 1 for arg in server.argv))

@@ -54,10 +54,19 @@ export UBSAN_OPTIONS="$ubsan:log_path=$logs/ubsan:log_exe_name=1"
 status=0
 (cd "$build" && ctest --output-on-failure "$@") || status=$?
 
-reports=$(find "$logs" -type f | sort)
+# The broken-app tests crash a worker on purpose with ctypes.string_at(0); ASan reports
+# that SEGV like any other. A SEGV report whose stack runs through _ctypes is that crash.
+reports=
+for f in $(find "$logs" -type f | sort); do
+  if grep -q "ERROR: AddressSanitizer: SEGV" "$f" && grep -q "/_ctypes\.cpython" "$f"; then
+    echo "deliberate crash of a test app: $(basename "$f")"
+  else
+    reports="$reports $f"
+  fi
+done
 if [ -n "$reports" ]; then
   echo
-  echo "sanitizer reports ($(echo "$reports" | wc -l)), also in $logs:"
+  echo "sanitizer reports ($(echo $reports | wc -w)), also in $logs:"
   for f in $reports; do
     echo "==================== $(basename "$f")"
     cat "$f"

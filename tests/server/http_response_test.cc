@@ -55,7 +55,8 @@ class BuildHeadTest : public testing::Test {
   // Parses request_bytes, has the app answer with app_head ("STATUS\r\nName: value\r\n...")
   // and builds the head; framing_ gets the result. Returns the head's lines.
   Lines build(const std::string& app_head, std::string_view request_bytes = kGet11,
-              bool body_known = true, uint64_t body_size = 0, bool keep_alive = true) {
+              bool body_known = true, uint64_t body_size = 0, bool keep_alive = true,
+              std::string_view request_id = "") {
     parser_ = std::make_unique<HttpParser>(HttpLimits{}, 1 << 20, "");
     size_t consumed = 0;
     EXPECT_EQ(parser_->execute(request_bytes, consumed), HttpParser::Result::Complete);
@@ -66,7 +67,8 @@ class BuildHeadTest : public testing::Test {
     app_.start(call_, request);
     EXPECT_EQ(call_.state(), WsgiCall::State::Finished) << call_.error();
     std::string out;
-    framing_ = buildHead(out, parser_->request(), call_, body_known, body_size, keep_alive);
+    framing_ =
+        buildHead(out, parser_->request(), call_, body_known, body_size, keep_alive, request_id);
     return linesOf(out);
   }
 
@@ -85,6 +87,16 @@ TEST_F(BuildHeadTest, KeepsTheAppsContentLength) {
   EXPECT_FALSE(framing_.chunked);
   EXPECT_FALSE(framing_.close);
   EXPECT_FALSE(framing_.bad_length);
+}
+
+TEST_F(BuildHeadTest, AddsTheRequestIdUnlessTheAppSentOne) {
+  EXPECT_EQ(build("200 OK\r\nContent-Length: 0\r\n", kGet11, true, 0, true, "abc123"),
+            (Lines{"HTTP/1.1 200 OK", "Content-Length: 0", "Server: appserver", kDate,
+                   "X-Request-ID: abc123"}));
+  EXPECT_EQ(build("200 OK\r\nx-request-id: app\r\nContent-Length: 0\r\n", kGet11, true, 0,
+                  true, "abc123"),
+            (Lines{"HTTP/1.1 200 OK", "x-request-id: app", "Content-Length: 0",
+                   "Server: appserver", kDate}));
 }
 
 TEST_F(BuildHeadTest, KeepsTheAppsContentLengthOverTheKnownBodySize) {
@@ -201,7 +213,7 @@ TEST_F(BuildHeadTest, KeepsTheSpaceAfterAStatusCodeWithoutReason) {
   size_t consumed = 0;
   ASSERT_EQ(parser_->execute(kGet11, consumed), HttpParser::Result::Complete);
   std::string out;
-  buildHead(out, parser_->request(), call_, true, 0, true);
+  buildHead(out, parser_->request(), call_, true, 0, true, "");
   EXPECT_TRUE(out.starts_with("HTTP/1.1 200 \r\n")) << out;
 }
 

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -164,6 +165,23 @@ TEST_F(LogTest, WritesErrorLinesWithStampPidAndLevel) {
     rest = m.suffix();
   }
   EXPECT_EQ(rest, "");
+}
+
+TEST_F(LogTest, WritesTheChildsPidAfterFork) {
+  Log::open(config_);
+  Log::write(LogLevel::Info, "parent");  // the parent's pid is known before the fork
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    Log::write(LogLevel::Info, "child");
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  const std::string text = read(config_.error_logfile);
+  EXPECT_NE(text.find("[" + std::to_string(::getpid()) + "] [INFO] parent\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("[" + std::to_string(child) + "] [INFO] child\n"), std::string::npos) << text;
 }
 
 TEST_F(LogTest, FiltersByLevel) {

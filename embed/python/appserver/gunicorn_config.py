@@ -42,6 +42,7 @@ OPTIONS = {
     "proc_name": "--name",
     "worker_tmp_dir": "--worker-tmp-dir",
     "forwarded_allow_ips": "--forwarded-allow-ips",
+    "proxy_allow_ips": "--proxy-allow-from",
     "accesslog": "--access-logfile",
     "access_log_format": "--access-logformat",
     "errorlog": "--error-logfile",
@@ -56,18 +57,22 @@ OPTIONS = {
     # appserver's own settings, which Gunicorn lacks
     "static": "--static",  # {"/static/": STATIC_ROOT}, or ["/static/=DIR", ...]
     "health_path": "--health-path",
+    "metrics_bind": "--metrics-bind",
+    "max_pending": "--max-pending",
+    "queue_timeout": "--queue-timeout",
 }
 FLAGS = {"check_config": "--check-config", "print_config": "--print-config",
-         "daemon": "--daemon"}
+         "daemon": "--daemon", "preload_app": "--preload", "proxy_protocol": "--proxy-protocol",
+         "access_log_json": "--access-log-json"}  # appserver's own
 LISTS = {"bind", "raw_env", "static"}  # one option per item
-JOINED = {"forwarded_allow_ips", "pythonpath"}  # a list becomes one comma-separated value
+JOINED = {"forwarded_allow_ips", "proxy_allow_ips", "pythonpath"}  # a list becomes one comma-separated value
 
 # Gunicorn settings appserver does not implement, with Gunicorn's defaults: a file that
 # leaves them at the default loses nothing. (initgroups is not among them: appserver always
 # gives workers the supplementary groups of --user, what initgroups = True asks for.)
 UNSUPPORTED_DEFAULTS = {
     "reload": False, "reload_engine": "auto",
-    "reload_extra_files": [], "spew": False, "preload_app": False, "sendfile": None,
+    "reload_extra_files": [], "spew": False, "sendfile": None,
     "reuse_port": False, "tmp_upload_dir": None,
     "secure_scheme_headers": {"X-FORWARDED-PROTOCOL": "ssl", "X-FORWARDED-PROTO": "https",
                               "X-FORWARDED-SSL": "on"},
@@ -76,8 +81,7 @@ UNSUPPORTED_DEFAULTS = {
     "syslog_addr": "udp://localhost:514", "syslog": False, "syslog_prefix": None,
     "syslog_facility": "user", "enable_stdio_inheritance": False, "statsd_host": None,
     "dogstatsd_tags": "", "statsd_prefix": "",
-    "default_proc_name": "gunicorn", "paste": None, "proxy_protocol": False,
-    "proxy_allow_ips": "127.0.0.1", "suppress_ragged_eofs": True,
+    "default_proc_name": "gunicorn", "paste": None, "suppress_ragged_eofs": True,
     "do_handshake_on_connect": False, "raw_paste_global_conf": [], "strip_header_spaces": False,
     "tolerate_dangerous_framing": False,
 }

@@ -45,6 +45,9 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("DJANGO_DB_PATH", str(BASE_DIR / "db.sqlite3")),
+        # Keep each thread's connection across requests, as production settings do, instead
+        # of opening SQLite anew for every request (Django's default, 0).
+        "CONN_MAX_AGE": 600,
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -3,7 +3,7 @@
 GET /pid             the worker's pid, as text
 GET /sleep?SECONDS   sleeps SECONDS (a float), then answers "slept"
 GET /environ         JSON: what the server told the app about the client (REMOTE_ADDR,
-                     wsgi.url_scheme, the forwarding headers) and the worker's pid
+                     REMOTE_PORT, wsgi.url_scheme, the forwarding headers) and the worker's pid
 GET /log?TEXT        writes TEXT as one line to wsgi.errors (the error log), answers "logged"
 GET /alloc?MIB       allocates MIB MiB, touches it and keeps it for the worker's life
 Importing the module sleeps $APPSERVER_TEST_BOOT_DELAY seconds (default 0) after printing
@@ -29,7 +29,7 @@ def _answer(start_response, body, content_type="text/plain"):
 
 
 def _environ(environ):
-    keys = ("REMOTE_ADDR", "wsgi.url_scheme", "HTTP_HOST", "HTTP_X_FORWARDED_FOR",
+    keys = ("REMOTE_ADDR", "REMOTE_PORT", "wsgi.url_scheme", "HTTP_HOST", "HTTP_X_FORWARDED_FOR",
             "HTTP_X_FORWARDED_PROTO", "HTTP_FORWARDED")
     seen = {key: environ.get(key) for key in keys}
     seen["pid"] = os.getpid()

@@ -1,0 +1,90 @@
+"""test_keepalive.py: how workers share keep-alive connections, and how a connection reads
+between its requests.
+
+Each test starts its own server on tests/apps/worker_routes (/pid names the worker,
+/sleep?SECONDS stalls the app). With --threads 2 the app runs beside the worker's loop, so
+the loop reads what a client sends while its request is served.
+"""
+import collections
+import socket
+import time
+import unittest
+
+import harness
+
+PID = b"GET /pid HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+class KeepAliveTest(unittest.TestCase):
+    def start(self, *options):
+        server = harness.app_server("worker_routes", "--keep-alive", "30", *options)
+        self.addCleanup(server.stop)
+        server.start()
+        return server
+
+    def connect(self, server):
+        conn = server.connect()
+        self.addCleanup(conn.close)
+        return conn
+
+    @harness.skip_on_gunicorn("a worker accepts whatever it can")
+    def test_a_burst_of_clients_is_shared_by_the_workers(self):
+        server = self.start("--workers", "2")
+        harness.wait_for_workers(server.process.pid, 2)
+        time.sleep(0.5)  # both workers idle in their loops
+        for burst in range(3):
+            conns = [self.connect(server) for _ in range(40)]  # at once, then one request each
+            for conn in conns:
+                conn.send(PID)
+            served = collections.Counter(conn.read_response().body for conn in conns)
+            self.assertEqual(len(served), 2, f"burst {burst}: one worker took every client")
+            self.assertGreaterEqual(min(served.values()), 10,
+                                    f"burst {burst}: clients per worker {list(served.values())}")
+            for conn in conns:
+                conn.close()
+            time.sleep(0.3)
+
+    def test_requests_sent_while_the_app_runs_are_answered_in_order(self):
+        conn = self.connect(self.start("--workers", "1", "--threads", "2"))
+        conn.send(b"GET /sleep?0.5 HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.2)  # the app sleeps: these arrive while the first request is served
+        conn.send(PID)
+        conn.send(b"GET /sleep?0.01 HTTP/1.1\r\nHost: x\r\n\r\n" + PID)
+        bodies = [conn.read_response().body for _ in range(4)]
+        self.assertEqual(bodies[0], b"slept")
+        self.assertTrue(bodies[1].isdigit(), bodies)
+        self.assertEqual(bodies[2], b"slept")
+        self.assertEqual(bodies[3], bodies[1])
+
+    def test_a_client_that_closes_its_side_while_the_app_runs_gets_the_answer(self):
+        conn = self.connect(self.start("--workers", "1", "--threads", "2"))
+        conn.send(b"GET /sleep?0.3 HTTP/1.1\r\nHost: x\r\n\r\n")
+        conn.sock.shutdown(socket.SHUT_WR)
+        self.assertEqual(conn.read_response().body, b"slept")
+        self.assertTrue(conn.closed_by_peer(), "connection left open after the client's end")
+
+    def test_a_client_pipelining_while_the_app_is_slow_is_held_back(self):
+        conn = self.connect(self.start("--workers", "1", "--threads", "2"))
+        conn.send(b"GET /sleep?3 HTTP/1.1\r\nHost: x\r\n\r\n")
+        flood = PID * 20000  # 640 KB of requests per send
+        sent = 0
+        conn.sock.setblocking(False)
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline and sent < 512 * 2**20:
+            try:
+                sent += conn.sock.send(flood)
+            except BlockingIOError:
+                time.sleep(0.01)
+        # The kernel's buffers take some MB (at most tcp_rmem's and tcp_wmem's maximum); a
+        # worker reading on regardless would take all of it.
+        rmem = int(open("/proc/sys/net/ipv4/tcp_rmem").read().split()[2])
+        wmem = int(open("/proc/sys/net/ipv4/tcp_wmem").read().split()[2])
+        self.assertLess(sent, rmem + wmem, "the worker read on while the app ran")
+        conn.sock.setblocking(True)
+        conn.sock.settimeout(10)
+        self.assertEqual(conn.read_response().body, b"slept")
+        self.assertTrue(conn.read_response().body.isdigit())  # then the pipelined ones
+
+
+if __name__ == "__main__":
+    unittest.main()
