@@ -51,9 +51,9 @@ std::string_view toString(Status status) {
     case Status::Expired:
       return "token expired";
     case Status::NotYetValid:
-      return "token not yet valid (nbf)";
+      return "token not yet valid";
     case Status::IssuedInFuture:
-      return "token issued in the future (iat)";
+      return "token issued in the future";
     case Status::IssuerMismatch:
       return "issuer mismatch";
     case Status::AudienceMismatch:

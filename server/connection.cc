@@ -387,7 +387,11 @@ bool Connection::admit() {
     return true;
   }
   const HttpRequest& r = parser_.request();
-  AuthGate::Decision d = gate->check(r, ::time(nullptr));
+  // Not time(): it reads the coarse clock, which can trail the issuer's precise clock by a
+  // tick, and a token issued this second would be refused as issued in the future.
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  AuthGate::Decision d = gate->check(r, now.count());
   switch (d.kind) {
     case AuthGate::Decision::Kind::Pass:
       return true;

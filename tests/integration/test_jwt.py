@@ -164,6 +164,17 @@ class HmacGateTest(GateTestCase):
         response = self.refused("/api/items", [bearer(hs_token(claims(expires_in=-5)))])
         self.assertIn("(exp)", response.header("WWW-Authenticate"))
 
+    def test_token_issued_now_is_accepted_and_from_the_future_is_401(self):
+        # The server's clock must not trail the issuer's: a token minted this instant passes,
+        # even across a second boundary; one issued a minute ahead is refused, naming iat once.
+        for _ in range(20):
+            self.accepted("/api/items", [bearer(hs_token(claims()))])
+        future = claims()
+        future["iat"] += 60
+        response = self.refused("/api/items", [bearer(hs_token(future))])
+        self.assertTrue(response.header("WWW-Authenticate").endswith(
+            'error_description="token issued in the future (iat)"'), response)
+
     def test_algorithm_outside_allow_list_is_401(self):
         for alg in ("HS384", "HS512"):
             with self.subTest(alg=alg):
