@@ -32,6 +32,9 @@ constexpr size_t kFileBlock = 65536;  // bytes of a file copied through one writ
 // Bytes of later requests buffered while one is served: beyond, reading pauses until the
 // client's turn comes, so a client that pipelines faster than the app answers is held back.
 constexpr size_t kPipelineLimit = 65536;
+// Pipelined responses finished at once in a row before one waits for the loop's next turn,
+// so that a client pipelining many requests cannot keep the worker's other clients waiting.
+constexpr int kSyncWriteBurst = 16;
 constexpr std::string_view kChunkThenLast = "\r\n0\r\n\r\n";
 // The access log's status for a request whose connection ended before its response was
 // complete (nginx's "client closed request").
@@ -665,8 +668,8 @@ void Connection::write(std::initializer_list<std::string_view> pieces) {
     }
   }
   phase_ = Phase::Writing;
-  if (n == 0) {
-    handleWriteDone(0);
+  if (n == 0 || writeAtOnce(bufs, n)) {
+    completeWrite();
     return;
   }
   if (send(&write_req_, bufs, n, ConnectionCallbacks::onWriteDone) != 0) {
@@ -674,6 +677,44 @@ void Connection::write(std::initializer_list<std::string_view> pieces) {
     return;
   }
   armTimer(worker_.config().write_timeout);
+}
+
+bool Connection::writeAtOnce(uv_buf_t bufs[], unsigned& n) {
+  if (tls_ != nullptr || (completing_ && sync_writes_ >= kSyncWriteBurst)) {
+    return false;
+  }
+  const int rc = uv_try_write(stream(), bufs, n);
+  if (rc < 0) {
+    return false;  // EAGAIN, or an error that uv_write reports through the callback
+  }
+  size_t written = static_cast<size_t>(rc);
+  unsigned first = 0;
+  while (first < n && written >= bufs[first].len) {
+    written -= bufs[first++].len;
+  }
+  if (first == n) {
+    ++sync_writes_;
+    return true;
+  }
+  bufs[first].base += written;  // the rest goes through uv_write
+  bufs[first].len -= written;
+  std::copy(bufs + first, bufs + n, bufs);
+  n -= first;
+  return false;
+}
+
+void Connection::completeWrite() {
+  if (completing_) {
+    completed_again_ = true;  // the loop below, further up this stack, finishes it
+    return;
+  }
+  completing_ = true;
+  do {
+    completed_again_ = false;
+    handleWriteDone(0);
+  } while (completed_again_);
+  completing_ = false;
+  sync_writes_ = 0;
 }
 
 void Connection::startReading() {

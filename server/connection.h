@@ -123,6 +123,14 @@ class Connection : public AppJob, private TlsStream::Reader {
   void refuse(int status, std::string_view reason);
   void linger();
   void write(std::initializer_list<std::string_view> pieces);
+  // Writes bufs with uv_try_write; true when all went out. Spares the EPOLL_CTL_MOD that
+  // libuv makes after every completed uv_write (it stops watching for POLLOUT even when it
+  // never started). After a partial write, bufs and n hold what is left.
+  bool writeAtOnce(uv_buf_t bufs[], unsigned& n);
+  // handleWriteDone for a write that completed inside write(). Finishing one response may
+  // serve a pipelined request whose answer also completes at once: that one is finished by
+  // the loop of the outermost call, not by recursion.
+  void completeWrite();
   // The socket calls, through the TlsStream when the connection is TLS.
   void startReading();
   void stopReading();
@@ -154,6 +162,9 @@ class Connection : public AppJob, private TlsStream::Reader {
   bool in_flight_ = false;  // dispatched and not yet answered (WorkerCounters::in_flight)
   bool in_app_ = false;     // the AppRunner holds this connection's job: it may not close yet
   bool timed_out_ = false;  // the app overran --timeout: its late result is dropped
+  bool completing_ = false;       // completeWrite() is on the stack
+  bool completed_again_ = false;  // a write completed at once under completeWrite()
+  int sync_writes_ = 0;           // writes completed at once under this completeWrite()
   int socket_fd_ = -1;      // for a 504 written outside the loop (abort_handler.h)
   std::string request_id_;
 

@@ -54,6 +54,19 @@ class HelloTest(unittest.TestCase):
             self.assertHello(conn.read_response())
             self.assertHello(conn.read_response())
 
+    @harness.skip_on_gunicorn("drops the second of two pipelined requests")
+    def test_a_long_pipelined_burst_is_answered_whole(self):
+        # More requests than the server finishes in a row before it yields to its loop
+        # (kSyncWriteBurst), the last with Connection: close.
+        burst = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 199
+        burst += b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        with self.server.connect() as conn, self.server.connect() as other:
+            conn.send(burst)
+            self.assertHello(other.request("GET", "/"))
+            for _ in range(200):
+                self.assertHello(conn.read_response())
+            self.assertTrue(conn.closed_by_peer(), "connection left open after the burst")
+
     def test_http10_request_is_answered_then_closed(self):
         with self.server.connect() as conn:
             response = conn.request("GET", "/", version="HTTP/1.0")
