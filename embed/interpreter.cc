@@ -41,7 +41,7 @@ void callGc(const char* function) {
 
 void Interpreter::pauseCollection() { callGc("disable"); }
 
-void Interpreter::freezeForChildren() { callGc("freeze"); }
+void Interpreter::freezeImported() { callGc("freeze"); }
 
 void Interpreter::beforeFork() {
   fork_gil_ = static_cast<int>(PyGILState_Ensure());

@@ -29,11 +29,14 @@ class Interpreter {
   Interpreter& operator=(const Interpreter&) = delete;
 
   // --preload, following the gc.freeze() documentation: the collector is off while the app
-  // imports (so it leaves no freed holes in pages the children share) and everything
-  // imported is frozen before the first fork (so a child's collections never write to the
-  // inherited objects' headers); each child turns the collector back on.
+  // imports (so it leaves no freed holes in pages the children share); each child turns the
+  // collector back on.
   void pauseCollection();
-  void freezeForChildren();
+  // gc.freeze(): what the app imported is never traversed by a collection again. Before the
+  // first fork, a child's collections then never write to the inherited objects' headers; in
+  // every worker, a full collection walks only what requests left behind instead of the
+  // whole framework, a pause that all of the worker's connections wait through.
+  void freezeImported();
   // What os.fork() does around fork(): Python's locks and its thread states stay consistent
   // in both processes. beforeFork() takes the GIL; the two others release it.
   void beforeFork();

@@ -125,8 +125,8 @@ PythonApp PythonApp::load(const Config& config, bool preload) {
   auto result = embed::WsgiApp::load(config.app, options);
   loaded.app = std::move(result.app);
   loaded.error = std::move(result.error);
-  if (preload && loaded.app) {
-    loaded.interpreter->freezeForChildren();
+  if (loaded.app) {
+    loaded.interpreter->freezeImported();
   }
   return loaded;
 }
