@@ -71,6 +71,18 @@ def clean_env(**extra):
     return env
 
 
+def crashing_app_env():
+    """clean_env for a server whose app crashes a worker on purpose (ctypes.string_at(0)).
+
+    Under make test-asan the SEGV then takes its default course, as in a normal build.
+    ASan's own handler would run on the small alternate stack of Python's faulthandler,
+    which already printed the Python stack, fault again there and end the worker with
+    status 1 instead of SIGSEGV.
+    """
+    asan = os.environ.get("ASAN_OPTIONS")
+    return clean_env(**({"ASAN_OPTIONS": asan + ":handle_segv=0"} if asan else {}))
+
+
 def scratch_dir(add_cleanup, prefix="appserver-"):
     """A new temporary directory (a Path), removed by the cleanup it registers with
     `add_cleanup` (a test's addCleanup, or a class's addClassCleanup)."""
@@ -326,10 +338,11 @@ class SharedServerTestCase(unittest.TestCase):
 
     SCENARIO = None
     OPTIONS = ()
+    ENV = None  # the server's environment: the test's own when None
 
     @classmethod
     def setUpClass(cls):
-        cls.server = app_server(cls.SCENARIO, *cls.OPTIONS)
+        cls.server = app_server(cls.SCENARIO, *cls.OPTIONS, env=cls.ENV)
         cls.addClassCleanup(cls.server.stop)
         cls.server.start()
 

@@ -110,6 +110,7 @@ class DyingWorkerTest(harness.SharedServerTestCase):
 
     SCENARIO = "broken_responses"
     OPTIONS = ("--workers", "1")
+    ENV = harness.crashing_app_env()
 
     def assertReplaced(self, target, why):
         with self.connect() as conn:

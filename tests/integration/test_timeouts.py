@@ -28,10 +28,10 @@ GENERATED_ID = r"[0-9a-f]{32}"
 class TimeoutTestCase(unittest.TestCase):
     """Helpers: a server on tests/apps/timeouts, its workers and its log."""
 
-    def start(self, *options, workers=1):
+    def start(self, *options, workers=1, env=None):
         server = harness.app_server("timeouts", "--workers", str(workers), "--timeout",
                                     str(TIMEOUT), "--access-logfile", "-", *options,
-                                    env=harness.clean_env())
+                                    env=env or harness.clean_env())
         self.addCleanup(server.stop)
         server.start()
         self.assertEqual(len(harness.wait_for_workers(server.process.pid, workers)), workers,
@@ -190,7 +190,7 @@ class CrashTest(TimeoutTestCase):
     """A worker that dies in the app is replaced; the log says how, the others serve on."""
 
     def test_a_segfault_is_logged_with_its_python_stack(self):
-        server = self.start(workers=2)
+        server = self.start(workers=2, env=harness.crashing_app_env())
         with self.assertRaises(ConnectionError):
             self.get(server, "/crash")
         match = self.wait_for_log(server, r"Worker \(pid:(\d+)\) was sent SIGSEGV")
