@@ -11,12 +11,14 @@ JOBS    := $(shell nproc)
 SUDO    := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 DJANGO  := examples/django
 
-# Debian packages for building and testing (wrk: for the test of the load-test harness;
-# systemd: systemd-socket-activate and systemd-analyze for test_systemd.py; libclang-rt-14-dev:
-# libFuzzer for make fuzz);
+# Debian packages for building and testing (zlib1g-dev, libexpat1-dev: appserver links
+# libpython3.11.a, whose built-in zlib and pyexpat modules need them; wrk: for the test of
+# the load-test harness; systemd: systemd-socket-activate and systemd-analyze for
+# test_systemd.py; libclang-rt-14-dev: libFuzzer for make fuzz);
 # bench-deps adds the load-test peers.
 PACKAGES := build-essential cmake pkg-config clang \
-  libuv1-dev node-llhttp pybind11-dev python3-dev libssl-dev libcurl4-openssl-dev ca-certificates \
+  libuv1-dev node-llhttp pybind11-dev python3-dev zlib1g-dev libexpat1-dev libssl-dev \
+  libcurl4-openssl-dev ca-certificates \
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev \
   python3-django python3-djangorestframework python3-djangorestframework-simplejwt \
   curl openssl nginx-light wrk systemd libclang-rt-14-dev python3-yaml
