@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -229,6 +230,15 @@ void Connection::handleTimeout() {
       close();
       return;
     case Phase::Waiting:
+      if (char byte; ::recv(socket_fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+        // A request came as the idle time ran out; this loop turn's read takes it. Closing
+        // now would reset the connection under it, and a proxy that reuses connections
+        // (nginx's upstream keepalive) would answer 502 for a request it cannot retry.
+        armTimer(worker_.config().header_timeout);
+        return;
+      }
+      close();
+      return;
     case Phase::Writing:  // the client stopped reading
     case Phase::Lingering:
     case Phase::Calling:
