@@ -86,5 +86,21 @@ class KeepAliveTest(unittest.TestCase):
         self.assertTrue(conn.read_response().body.isdigit())  # then the pipelined ones
 
 
+    def test_a_request_that_arrives_as_the_idle_time_runs_out_is_answered(self):
+        # One worker, one thread: /sleep holds its loop past the other connection's idle
+        # time, and that connection's next request waits in the socket when the loop turns
+        # to the expired timer. Closing then would reset the request (a proxy reusing the
+        # connection would answer 502).
+        server = harness.app_server("worker_routes", "--workers", "1", "--keep-alive", "1")
+        self.addCleanup(server.stop)
+        server.start()
+        idle, busy = self.connect(server), self.connect(server)
+        self.assertEqual(idle.request("GET", "/pid").status, 200)
+        busy.send(b"GET /sleep?1.5 HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.5)
+        idle.send(PID)
+        self.assertEqual(busy.read_response().body, b"slept")
+        self.assertTrue(idle.read_response().body.isdigit())
+
 if __name__ == "__main__":
     unittest.main()
