@@ -690,7 +690,7 @@ void Connection::write(std::initializer_list<std::string_view> pieces) {
 }
 
 bool Connection::writeAtOnce(uv_buf_t bufs[], unsigned& n) {
-  if (tls_ != nullptr || (completing_ && sync_writes_ >= kSyncWriteBurst)) {
+  if (tls_ != nullptr || sync_writes_ >= kSyncWriteBurst) {
     return false;
   }
   const int rc = uv_try_write(stream(), bufs, n);

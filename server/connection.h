@@ -164,7 +164,7 @@ class Connection : public AppJob, private TlsStream::Reader {
   bool timed_out_ = false;  // the app overran --timeout: its late result is dropped
   bool completing_ = false;       // completeWrite() is on the stack
   bool completed_again_ = false;  // a write completed at once under completeWrite()
-  int sync_writes_ = 0;           // writes completed at once under this completeWrite()
+  int sync_writes_ = 0;           // writes completed at once since completeWrite() began
   int socket_fd_ = -1;      // for a 504 written outside the loop (abort_handler.h)
   std::string request_id_;
 
