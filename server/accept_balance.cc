@@ -19,7 +19,7 @@ void AcceptBalance::findPeers() {
   }
 }
 
-bool AcceptBalance::withinShare(size_t held) {
+bool AcceptBalance::withinShare(size_t held, size_t waiting) {
   peers_held_now_ = 0;
   int64_t workers = 1;
   for (const WorkerSlot* peer : peers_) {
@@ -31,13 +31,15 @@ bool AcceptBalance::withinShare(size_t held) {
       ++workers;
     }
   }
-  // Fewer than the mean plus one: two workers end at most two apart.
+  // Fewer than the mean plus one, counting the waiting clients but the one to take: two
+  // workers end at most two apart.
   const auto mine = static_cast<int64_t>(held);
-  return mine * workers < mine + peers_held_now_ + workers;
+  const auto others_to_come = static_cast<int64_t>(waiting) - 1;
+  return mine * workers < mine + peers_held_now_ + others_to_come + workers;
 }
 
-bool AcceptBalance::mayAccept(size_t held, int64_t now_ms) {
-  if (withinShare(held)) {
+bool AcceptBalance::mayAccept(size_t held, size_t waiting, int64_t now_ms) {
+  if (withinShare(held, waiting)) {
     waiting_since_ms_ = -1;
     return true;
   }

@@ -7,7 +7,9 @@
 // serve them all while the others idle. So a worker accepts only while it holds no more
 // than its share of the connections its peers and it hold (counted in the scoreboard,
 // WorkerCounters::connections), and otherwise stops polling for a moment (the caller's
-// timer) so that a peer takes the client. A peer that takes nothing for kPeerStallMs while
+// timer) so that a peer takes the client. Clients still in the listen queue count in the
+// share: a burst is split among the workers at once, instead of each (busy) worker taking
+// one or two per loop turn while the others' clients wait. A peer that takes nothing for kPeerStallMs while
 // a client waits is busy (in the app, with --threads 1) or gone: then the client is taken
 // anyway, and the share applies again once any peer's count moves.
 // Thread: the worker's loop thread.
@@ -36,12 +38,14 @@ class AcceptBalance {
 
   // Looks again for the slots of live peers (new workers after HUP, TTIN or a restart).
   void findPeers();
-  // Whether this worker, holding `held` connections, holds no more than its share.
-  bool withinShare(size_t held);
-  // Whether to accept a waiting client now, holding `held` connections, at now_ms (any
-  // millisecond clock). false: leave it to the peers and ask again within kPeerStallMs
-  // (a later question counts as a new wait).
-  bool mayAccept(size_t held, int64_t now_ms);
+  // Whether this worker, holding `held` connections, may take one more of the `waiting`
+  // clients in the listen queue (at least 1: the one it would take) and stay within its
+  // share of all the connections once every waiting client is taken.
+  bool withinShare(size_t held, size_t waiting);
+  // Whether to accept a waiting client now, holding `held` connections, with `waiting` in
+  // the queue, at now_ms (any millisecond clock). false: leave it to the peers and ask
+  // again within kPeerStallMs (a later question counts as a new wait).
+  bool mayAccept(size_t held, size_t waiting, int64_t now_ms);
 
  private:
   Slots slots_;

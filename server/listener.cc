@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -199,6 +200,17 @@ std::vector<Listener> bindListeners(const std::vector<std::string>& binds, int b
     throw;
   }
   return out;
+}
+
+std::optional<ListenQueue> listenQueue(const Listener& listener) {
+  tcp_info info{};
+  socklen_t len = sizeof(info);
+  if (listener.kind != Listener::Kind::Tcp ||
+      ::getsockopt(listener.fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) {
+    return std::nullopt;
+  }
+  // For a listening socket Linux reports the queue in these two fields.
+  return ListenQueue{info.tcpi_unacked, info.tcpi_sacked};
 }
 
 void closeListeners(std::vector<Listener>& listeners, bool remove_files) {

@@ -4,6 +4,8 @@
 // Thread: the master (binding); workers only read the fields.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,15 @@ std::vector<Listener> bindListeners(const std::vector<std::string>& binds, int b
 // already be a listening TCP or Unix stream socket. Marks it close-on-exec. Throws
 // ConfigError naming origin (say "LISTEN_FDS") and the descriptor when it is not.
 Listener adoptListeningSocket(int fd, const std::string& origin);
+
+// A TCP listener's accept queue as the kernel reports it (TCP_INFO): clients connected and
+// not yet accepted, and the longest queue it keeps (--backlog, capped by somaxconn).
+struct ListenQueue {
+  uint32_t waiting = 0;
+  uint32_t capacity = 0;
+};
+// nullopt for a Unix socket (Linux reports no queue for it this way) or a failed query.
+std::optional<ListenQueue> listenQueue(const Listener& listener);
 
 // Closes every listener's descriptor; with remove_files, also deletes the Unix socket files
 // this process created.

@@ -3,9 +3,8 @@
 // Thread: the master's only thread.
 #include "metrics.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
+#include <optional>
+#include <utility>
 
 #include "metrics_text.h"
 
@@ -42,29 +41,25 @@ void writeLabelled(MetricsText& page, std::string_view name, std::string_view he
   }
 }
 
-// Connections waiting to be accepted, and the queue's capacity, of the TCP listeners: for a
-// listening socket Linux reports them in tcpi_unacked and tcpi_sacked.
+// Connections waiting to be accepted, and the queue's capacity, of the TCP listeners.
 void writeListenQueues(MetricsText& page, const std::vector<Listener>& listeners) {
-  std::vector<std::pair<const Listener*, tcp_info>> queues;
+  std::vector<std::pair<const Listener*, ListenQueue>> queues;
   for (const Listener& l : listeners) {
-    tcp_info info{};
-    socklen_t len = sizeof(info);
-    if (l.kind == Listener::Kind::Tcp &&
-        ::getsockopt(l.fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0) {
-      queues.emplace_back(&l, info);
+    if (const std::optional<ListenQueue> queue = listenQueue(l)) {
+      queues.emplace_back(&l, *queue);
     }
   }
   page.family("appserver_listen_queue_length", "gauge",
               "Connections in a listening socket's queue, not yet accepted by a worker.");
-  for (const auto& [l, info] : queues) {
+  for (const auto& [l, queue] : queues) {
     page.sample("appserver_listen_queue_length", {{"listener", l->name}},
-                static_cast<uint64_t>(info.tcpi_unacked));
+                static_cast<uint64_t>(queue.waiting));
   }
   page.family("appserver_listen_queue_capacity", "gauge",
               "Longest queue a listening socket keeps (--backlog, capped by somaxconn).");
-  for (const auto& [l, info] : queues) {
+  for (const auto& [l, queue] : queues) {
     page.sample("appserver_listen_queue_capacity", {{"listener", l->name}},
-                static_cast<uint64_t>(info.tcpi_sacked));
+                static_cast<uint64_t>(queue.capacity));
   }
 }
 

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <optional>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -261,8 +262,11 @@ void Worker::handleListenable(ListenSocket& socket, int status) {
     logAt(LogLevel::Warning, "polling {} failed: {}", socket.listener->name, uv_strerror(status));
     return;
   }
-  // Readable: a client waits, unless a peer was quicker.
-  if (!balance_.mayAccept(connections_.size(), static_cast<int64_t>(uv_now(&loop_)))) {
+  // Readable: a client waits, unless a peer was quicker. How many wait decides how many to
+  // take now (accept_balance.h); a Unix socket's queue is not known, so one at a time.
+  const std::optional<ListenQueue> queue = listenQueue(*socket.listener);
+  size_t waiting = queue ? std::max<size_t>(queue->waiting, 1) : 1;
+  if (!balance_.mayAccept(connections_.size(), waiting, static_cast<int64_t>(uv_now(&loop_)))) {
     pauseAccepting();  // clients stay in the kernel's queue, for a peer to take
     uv_timer_start(&accept_timer_, WorkerCallbacks::onAcceptTimer, kAcceptRecheckMs, 0);
     return;
@@ -270,9 +274,9 @@ void Worker::handleListenable(ListenSocket& socket, int status) {
   if (full()) {
     return;
   }
-  // Whether more wait is unknown: the next loop turn asks again if so.
+  // Clients that arrive meanwhile are not counted: the next loop turn asks again.
   while (acceptOne(socket) && connections_.size() < max_connections_ &&
-         balance_.withinShare(connections_.size())) {
+         balance_.withinShare(connections_.size(), waiting > 1 ? --waiting : 1)) {
   }
 }
 

@@ -7,6 +7,7 @@ the loop reads what a client sends while its request is served.
 """
 import collections
 import socket
+import threading
 import time
 import unittest
 
@@ -43,6 +44,47 @@ class KeepAliveTest(unittest.TestCase):
             for conn in conns:
                 conn.close()
             time.sleep(0.3)
+
+    @harness.skip_on_gunicorn("a worker accepts whatever it can")
+    def test_a_burst_that_arrives_while_the_workers_are_busy_is_split_at_once(self):
+        # wrk's connections send their first request as they open: the clients queue while
+        # both (one-thread) workers are in the app. Each worker must take its share of the
+        # queue in one go; taking one or two per loop turn, it would serve the connections
+        # it already holds again and again before the last ones' first request.
+        server = self.start("--workers", "2")
+        harness.wait_for_workers(server.process.pid, 2)
+        blockers = {}
+        for _ in range(8):
+            conn = self.connect(server)
+            blockers.setdefault(conn.request("GET", "/pid").body, conn)
+            if len(blockers) == 2:
+                break
+        self.assertEqual(len(blockers), 2, "no connection reached the second worker")
+        for conn in blockers.values():
+            conn.send(b"GET /sleep?0.6 HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.2)
+        turn = b"GET /turn?0.02 HTTP/1.1\r\nHost: x\r\n\r\n"
+        burst = [self.connect(server) for _ in range(16)]
+        for conn in burst:
+            conn.send(turn)
+        firsts = []
+
+        def keep_asking(conn):  # as wrk does: the next request as soon as an answer comes
+            firsts.append(conn.read_response().body.split())
+            for _ in range(2):
+                conn.send(turn)
+                conn.read_response()
+
+        threads = [threading.Thread(target=keep_asking, args=(conn,)) for conn in burst]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        held = collections.Counter(pid for pid, _ in firsts)
+        self.assertEqual(set(held), set(blockers), f"clients per worker {held}")
+        for pid, n in firsts:
+            self.assertLessEqual(int(n), held[pid],
+                                 f"a first request waited behind others' second: {firsts}")
 
     def test_requests_sent_while_the_app_runs_are_answered_in_order(self):
         conn = self.connect(self.start("--workers", "1", "--threads", "2"))

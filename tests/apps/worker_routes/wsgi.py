@@ -2,11 +2,16 @@
 
 GET /pid            the worker's pid, as text (a fast route)
 GET /sleep?SECONDS  sleeps SECONDS (a float), then answers "slept"
+GET /turn?SECONDS   sleeps SECONDS, then answers "PID N": the worker's Nth /turn request
 GET /exit           os._exit(1) inside the request: the worker dies without answering
-Used by test_master.py (signals, respawn) and test_threads.py (concurrency).
+Used by test_master.py (signals, respawn), test_threads.py (concurrency) and
+test_keepalive.py (how workers share connections).
 """
+import itertools
 import os
 import time
+
+_turns = itertools.count(1)
 
 
 def _text(start_response, text):
@@ -21,6 +26,9 @@ def application(environ, start_response):
     if path == "/sleep":
         time.sleep(float(environ.get("QUERY_STRING") or "1"))
         return _text(start_response, "slept")
+    if path == "/turn":
+        time.sleep(float(environ.get("QUERY_STRING") or "0"))
+        return _text(start_response, "%d %d" % (os.getpid(), next(_turns)))
     if path == "/exit":
         os._exit(1)
     return _text(start_response, str(os.getpid()))
