@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "http_parser.h"
@@ -14,6 +15,8 @@
 namespace appserver::server {
 
 namespace {
+
+using namespace std::string_view_literals;
 
 constexpr std::string_view kServerHeader = "Server: appserver\r\n";
 // What a response the server makes needs besides its Content-Type, body and extra headers:
@@ -38,7 +41,7 @@ std::string_view dateHeader() {
   if (now != cached_at) {
     line = "Date: ";
     appendHttpDate(line, now);
-    line.append("\r\n");
+    line.append("\r\n"sv);
     cached_at = now;
   }
   return line;
@@ -49,7 +52,9 @@ int64_t parseLength(std::string_view v) {
   if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string_view::npos) {
     return -1;
   }
-  return std::stoll(std::string(v));
+  int64_t n = 0;
+  std::from_chars(v.data(), v.data() + v.size(), n);  // 18 digits cannot overflow
+  return n;
 }
 
 void appendDecimal(std::string& out, int64_t n) {
@@ -59,20 +64,32 @@ void appendDecimal(std::string& out, int64_t n) {
 
 // "HTTP/1.1 401 Unauthorized\r\n", Server and Date.
 void appendStatusLine(std::string& out, int status) {
-  out.append("HTTP/1.1 ");
+  out.append("HTTP/1.1 "sv);
   appendDecimal(out, status);
-  out.append(" ").append(reasonPhrase(status)).append("\r\n");
+  out.append(" "sv).append(reasonPhrase(status)).append("\r\n"sv);
   out.append(kServerHeader).append(dateHeader());
+}
+
+// "name: value\r\n", copied in one step: this runs for every header of every response.
+void appendField(std::string& out, std::string_view name, std::string_view value) {
+  const size_t at = out.size();
+  out.resize(at + name.size() + value.size() + 4);
+  char* p = std::copy(name.begin(), name.end(), out.data() + at);
+  *p++ = ':';
+  *p++ = ' ';
+  p = std::copy(value.begin(), value.end(), p);
+  *p++ = '\r';
+  *p = '\n';
 }
 
 // Content-Length when length >= 0, Connection: close when close is set, the blank line.
 void appendHeadEnd(std::string& out, int64_t length, bool close) {
   if (length >= 0) {
-    out.append("Content-Length: ");
+    out.append("Content-Length: "sv);
     appendDecimal(out, length);
-    out.append("\r\n");
+    out.append("\r\n"sv);
   }
-  out.append(close ? "Connection: close\r\n\r\n" : "\r\n");
+  out.append(close ? "Connection: close\r\n\r\n"sv : "\r\n"sv);
 }
 
 }  // namespace
@@ -86,7 +103,7 @@ ResponseFraming buildHead(std::string& out, const HttpRequest& request, const em
   f.send_body = request.method != "HEAD" && f.status != 204 && f.status != 304;
   f.close = !keep_alive;
   // status-line = HTTP-version SP status-code SP [ reason-phrase ]: the SP stays without one
-  out.append("HTTP/1.1 ").append(status).append(status.size() == 3 ? " \r\n" : "\r\n");
+  out.append("HTTP/1.1 "sv).append(status).append(status.size() == 3 ? " \r\n"sv : "\r\n"sv);
   bool has_server = false;
   bool has_date = false;
   bool has_request_id = request_id.empty();
@@ -106,18 +123,18 @@ ResponseFraming buildHead(std::string& out, const HttpRequest& request, const em
     has_server = has_server || is(h.name, "server");
     has_date = has_date || is(h.name, "date");
     has_request_id = has_request_id || is(h.name, "x-request-id");
-    out.append(h.name).append(": ").append(h.value).append("\r\n");
+    appendField(out, h.name, h.value);
   }
   const bool bodyless_status = f.status == 204 || f.status == 304;
   if (f.length < 0 && body_known && !bodyless_status) {
     f.length = static_cast<int64_t>(body_size);
-    out.append("Content-Length: ");
+    out.append("Content-Length: "sv);
     appendDecimal(out, static_cast<int64_t>(body_size));
-    out.append("\r\n");
+    out.append("\r\n"sv);
   } else if (f.length < 0 && !bodyless_status) {
     if (request.protocol == "HTTP/1.1") {
       f.chunked = true;
-      out.append("Transfer-Encoding: chunked\r\n");
+      out.append("Transfer-Encoding: chunked\r\n"sv);
     } else {
       f.close = true;  // HTTP/1.0 without a length: the close ends the body
     }
@@ -129,14 +146,14 @@ ResponseFraming buildHead(std::string& out, const HttpRequest& request, const em
     out.append(dateHeader());
   }
   if (!has_request_id) {
-    out.append("X-Request-ID: ").append(request_id).append("\r\n");
+    appendField(out, "X-Request-ID", request_id);
   }
   if (f.close) {
-    out.append("Connection: close\r\n");
+    out.append("Connection: close\r\n"sv);
   } else if (request.protocol == "HTTP/1.0") {
-    out.append("Connection: keep-alive\r\n");
+    out.append("Connection: keep-alive\r\n"sv);
   }
-  out.append("\r\n");
+  out.append("\r\n"sv);
   return f;
 }
 
@@ -209,9 +226,9 @@ std::string serverResponse(int status, std::string_view content_type, std::strin
   out.reserve(size);
   appendStatusLine(out, status);
   for (const auto& [name, value] : extra) {
-    out.append(name).append(": ").append(value).append("\r\n");
+    appendField(out, name, value);
   }
-  out.append("Content-Type: ").append(content_type).append("\r\n");
+  appendField(out, "Content-Type", content_type);
   appendHeadEnd(out, static_cast<int64_t>(body.size()), close);
   out.append(body);
   return out;
