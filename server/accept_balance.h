@@ -2,16 +2,16 @@
 // leaves it to a worker that holds fewer connections.
 //
 // All workers poll the same listening sockets, and a keep-alive connection stays with the
-// worker that accepted it. When a burst of clients arrives (a load balancer's or wrk's
-// pool opening at once), whichever worker is awake first would take most of them and
-// serve them all while the others idle. So a worker accepts only while it holds no more
-// than its share of the connections its peers and it hold (counted in the scoreboard,
+// worker that accepted it. When a burst of clients arrives (a load balancer's or wrk's pool
+// opening at once), whichever worker is awake first would take most of them and serve them
+// all while the others idle. So a worker accepts only while it holds no more than its share
+// of the connections its peers and it hold (counted in the scoreboard,
 // WorkerCounters::connections), and otherwise stops polling for a moment (the caller's
 // timer) so that a peer takes the client. Clients still in the listen queue count in the
 // share: a burst is split among the workers at once, instead of each (busy) worker taking
-// one or two per loop turn while the others' clients wait. A peer that takes nothing for kPeerStallMs while
-// a client waits is busy (in the app, with --threads 1) or gone: then the client is taken
-// anyway, and the share applies again once any peer's count moves.
+// one or two per loop turn while the others' clients wait. A peer that takes nothing for
+// kPeerStallMs while a client waits is busy (in the app, with --threads 1) or gone: then
+// the client is taken anyway, and the share applies again once any peer's count moves.
 // Thread: the worker's loop thread.
 #pragma once
 
