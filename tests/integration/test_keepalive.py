@@ -80,6 +80,7 @@ class KeepAliveTest(unittest.TestCase):
             thread.start()
         for thread in threads:
             thread.join()
+        self.assertEqual(len(firsts), len(burst), "a connection got no answer")
         held = collections.Counter(pid for pid, _ in firsts)
         self.assertEqual(set(held), set(blockers), f"clients per worker {held}")
         for pid, n in firsts:
