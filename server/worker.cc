@@ -262,10 +262,20 @@ void Worker::handleListenable(ListenSocket& socket, int status) {
     logAt(LogLevel::Warning, "polling {} failed: {}", socket.listener->name, uv_strerror(status));
     return;
   }
-  // Readable: a client waits, unless a peer was quicker. How many wait decides how many to
-  // take now (accept_balance.h); a Unix socket's queue is not known, so one at a time.
-  const std::optional<ListenQueue> queue = listenQueue(*socket.listener);
-  size_t waiting = queue ? std::max<size_t>(queue->waiting, 1) : 1;
+  // Readable: a client waits, unless a peer was quicker. Beyond its share of the connections
+  // held, a worker may still take part of a burst still in the queue (accept_balance.h): the
+  // queue's length is asked of the kernel only then, so a trickle of clients costs no extra
+  // system call. A Unix socket's queue is not known: one client at a time.
+  size_t waiting = 1;
+  bool counted = false;
+  const auto countQueue = [&] {
+    if (!counted && !balance_.withinShare(connections_.size(), waiting)) {
+      counted = true;
+      const std::optional<ListenQueue> queue = listenQueue(*socket.listener);
+      waiting = queue ? std::max<size_t>(queue->waiting, 1) : 1;
+    }
+  };
+  countQueue();
   if (!balance_.mayAccept(connections_.size(), waiting, static_cast<int64_t>(uv_now(&loop_)))) {
     pauseAccepting();  // clients stay in the kernel's queue, for a peer to take
     uv_timer_start(&accept_timer_, WorkerCallbacks::onAcceptTimer, kAcceptRecheckMs, 0);
@@ -275,8 +285,12 @@ void Worker::handleListenable(ListenSocket& socket, int status) {
     return;
   }
   // Clients that arrive meanwhile are not counted: the next loop turn asks again.
-  while (acceptOne(socket) && connections_.size() < max_connections_ &&
-         balance_.withinShare(connections_.size(), waiting > 1 ? --waiting : 1)) {
+  while (acceptOne(socket) && connections_.size() < max_connections_) {
+    waiting = waiting > 1 ? waiting - 1 : 1;
+    countQueue();
+    if (!balance_.withinShare(connections_.size(), waiting)) {
+      break;
+    }
   }
 }
 
