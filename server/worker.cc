@@ -11,10 +11,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
-#include <optional>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <random>
 
 #include "abort_handler.h"
@@ -268,14 +268,17 @@ void Worker::handleListenable(ListenSocket& socket, int status) {
   // system call. A Unix socket's queue is not known: one client at a time.
   size_t waiting = 1;
   bool counted = false;
-  const auto countQueue = [&] {
-    if (!counted && !balance_.withinShare(connections_.size(), waiting)) {
-      counted = true;
-      const std::optional<ListenQueue> queue = listenQueue(*socket.listener);
-      waiting = queue ? std::max<size_t>(queue->waiting, 1) : 1;
+  const auto withinShare = [&] {
+    const bool within = balance_.withinShare(connections_.size(), waiting);
+    if (within || counted) {
+      return within;
     }
+    counted = true;
+    const std::optional<ListenQueue> queue = listenQueue(*socket.listener);
+    waiting = queue ? std::max<size_t>(queue->waiting, 1) : 1;
+    return balance_.withinShare(connections_.size(), waiting);
   };
-  countQueue();
+  withinShare();  // counts the queue if needed; mayAccept() decides, with the stall rule
   if (!balance_.mayAccept(connections_.size(), waiting, static_cast<int64_t>(uv_now(&loop_)))) {
     pauseAccepting();  // clients stay in the kernel's queue, for a peer to take
     uv_timer_start(&accept_timer_, WorkerCallbacks::onAcceptTimer, kAcceptRecheckMs, 0);
@@ -287,8 +290,7 @@ void Worker::handleListenable(ListenSocket& socket, int status) {
   // Clients that arrive meanwhile are not counted: the next loop turn asks again.
   while (acceptOne(socket) && connections_.size() < max_connections_) {
     waiting = waiting > 1 ? waiting - 1 : 1;
-    countQueue();
-    if (!balance_.withinShare(connections_.size(), waiting)) {
+    if (!withinShare()) {
       break;
     }
   }
