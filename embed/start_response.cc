@@ -60,9 +60,18 @@ bool isToken(std::string_view s) {
 }
 
 // Field values and reason phrases: visible bytes, space and tab, obs-text; no CR/LF/NUL/CTL.
+constexpr std::array<bool, 256> kFieldTextChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0x20; c < 0x100; ++c) {
+    table[c] = c != 0x7f;
+  }
+  table['\t'] = true;
+  return table;
+}();
+
 bool isFieldText(std::string_view s) {
   for (unsigned char c : s) {
-    if ((c < 0x20 && c != '\t') || c == 0x7f) {
+    if (!kFieldTextChars[c]) {
       return false;
     }
   }
@@ -114,6 +123,13 @@ std::string_view headerPart(PyObject* item, Py_ssize_t part) {
           static_cast<size_t>(PyUnicode_GET_LENGTH(s))};
 }
 
+// Appends part to text, which has room for it; returns where it landed.
+std::string_view appendPart(std::string& text, std::string_view part) {
+  const size_t at = text.size();
+  text.append(part);
+  return std::string_view(text).substr(at);
+}
+
 bool checkHeader(PyObject* item) {
   if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2) {
     PyErr_SetString(PyExc_TypeError, "each header must be a (name, value) tuple");
@@ -155,12 +171,22 @@ bool checkHeaders(PyObject* headers) {
 // the header list is still the one that passed them.
 void commitHead(ResponseState& s, std::string_view status, PyObject* headers) {
   s.status->assign(status);
-  s.headers->clear();  // exc_info: the new head replaces the one not yet sent
   const Py_ssize_t n = PySequence_Fast_GET_SIZE(headers);
-  s.headers->reserve(static_cast<size_t>(n));
+  size_t bytes = 0;
   for (Py_ssize_t i = 0; i < n; ++i) {
     PyObject* item = PySequence_Fast_GET_ITEM(headers, i);
-    s.headers->push_back({std::string(headerPart(item, 0)), std::string(headerPart(item, 1))});
+    bytes += headerPart(item, 0).size() + headerPart(item, 1).size();
+  }
+  // exc_info: the new head replaces the one not yet sent. The text is sized first, so the
+  // views taken as it fills stay valid.
+  s.header_text->clear();
+  s.header_text->reserve(bytes);
+  s.headers->clear();
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* item = PySequence_Fast_GET_ITEM(headers, i);
+    HeaderView& h = s.headers->emplace_back();
+    h.name = appendPart(*s.header_text, headerPart(item, 0));
+    h.value = appendPart(*s.header_text, headerPart(item, 1));
   }
   s.started = true;
 }

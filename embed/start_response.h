@@ -23,7 +23,8 @@ struct ResponseState {
   bool started = false;     // start_response has been called
   bool body_begun = false;  // a body byte exists, so the head counts as sent (PEP 3333)
   std::string* status = nullptr;
-  std::vector<ResponseHeader>* headers = nullptr;
+  std::string* header_text = nullptr;  // the names and values, end to end
+  std::vector<HeaderView>* headers = nullptr;  // views into *header_text
   std::string* body = nullptr;
 };
 

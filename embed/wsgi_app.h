@@ -52,11 +52,6 @@ struct WsgiRequest {
   std::span<const std::pair<std::string, std::string>> extra;
 };
 
-struct ResponseHeader {
-  std::string name;
-  std::string value;
-};
-
 // A body the server sends straight from a file (wsgi.file_wrapper over a regular file).
 struct FileBody {
   int fd = -1;  // a dup owned by the WsgiCall; valid until the call is released
@@ -102,7 +97,8 @@ class WsgiCall {
 
   State state() const { return state_; }
   std::string_view status() const { return status_; }  // "200 OK" as the app gave it
-  const std::vector<ResponseHeader>& headers() const { return headers_; }
+  // The head's fields in the app's order, as views into the call (valid until reset()).
+  std::span<const HeaderView> headers() const { return headers_; }
   // Body bytes produced and not yet taken by the server.
   std::string& body() { return body_; }
   const FileBody& file() const { return file_; }
@@ -115,7 +111,8 @@ class WsgiCall {
   std::unique_ptr<Impl> impl_;
   State state_ = State::Idle;
   std::string status_;
-  std::vector<ResponseHeader> headers_;
+  std::string header_text_;  // the bytes of every name and value, which headers_ views
+  std::vector<HeaderView> headers_;
   std::string body_;
   FileBody file_;
   std::string error_;

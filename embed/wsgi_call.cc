@@ -144,7 +144,7 @@ WsgiCall::~WsgiCall() {
 void WsgiCall::start(WsgiApp& app, WsgiRequest& request) {
   reset();
   Impl& im = *impl_;
-  im.response = ResponseState{false, false, &status_, &headers_, &body_};
+  im.response = ResponseState{false, false, &status_, &header_text_, &headers_, &body_};
   state_ = State::Streaming;
   py::gil_scoped_acquire gil;
   try {
@@ -207,6 +207,7 @@ std::string WsgiCall::reset() {
   }
   state_ = State::Idle;
   status_.clear();
+  header_text_.clear();
   headers_.clear();
   body_.clear();
   file_ = FileBody{};

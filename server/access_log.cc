@@ -4,10 +4,11 @@
 #include "access_log.h"
 
 #include <fmt/format.h>
-#include <strings.h>
 #include <time.h>
 
 #include <utility>
+
+#include "ascii.h"
 
 namespace appserver::server {
 
@@ -58,11 +59,9 @@ void appendJsonValue(std::string& out, std::string_view value) {
   out += '"';
 }
 
-template <typename Header>
-std::string_view findHeader(std::span<const Header> headers, std::string_view name) {
-  for (const Header& h : headers) {
-    if (h.name.size() == name.size() &&
-        ::strncasecmp(h.name.data(), name.data(), name.size()) == 0) {
+std::string_view findHeader(std::span<const embed::HeaderView> headers, std::string_view name) {
+  for (const embed::HeaderView& h : headers) {
+    if (equalsIgnoringCase(h.name, name)) {
       return h.value;
     }
   }

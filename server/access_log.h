@@ -33,7 +33,7 @@ struct AccessEntry {
   std::chrono::system_clock::time_point start;
   std::chrono::microseconds duration{0};
   std::span<const embed::HeaderView> request_headers;
-  std::span<const embed::ResponseHeader> response_headers;
+  std::span<const embed::HeaderView> response_headers;
   std::string_view remote_user;
   std::string_view request_id;  // docs/operations.md#request-ids; empty before dispatch
 };

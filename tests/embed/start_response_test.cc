@@ -69,7 +69,7 @@ TEST(StartResponse, KeepsStatusAndHeadersAsLatin1Bytes) {
   EXPECT_EQ(t.call.state(), State::Finished) << t.call.error();
   EXPECT_EQ(t.call.status(), "299 Custom Reason");
   std::vector<std::pair<std::string, std::string>> headers;
-  for (const ResponseHeader& h : t.call.headers()) {
+  for (const HeaderView& h : t.call.headers()) {
     headers.emplace_back(h.name, h.value);
   }
   EXPECT_EQ(headers, (std::vector<std::pair<std::string, std::string>>{{"X-Latin1", "caf\xe9"},

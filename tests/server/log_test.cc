@@ -112,7 +112,7 @@ TEST_F(LogTest, WritesProcessId) {
 
 TEST_F(LogTest, WritesNamedRequestAndResponseHeaders) {
   const std::vector<embed::HeaderView> request = {{"USER-AGENT", "ua/1"}, {"X-Id", "42"}};
-  const std::vector<embed::ResponseHeader> response = {{"Content-Type", "text/html"}};
+  const std::vector<embed::HeaderView> response = {{"Content-Type", "text/html"}};
   AccessEntry e = entry();
   e.request_headers = request;
   e.response_headers = response;
