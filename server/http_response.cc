@@ -4,12 +4,12 @@
 #include "http_response.h"
 
 #include <fmt/format.h>
-#include <strings.h>
 #include <time.h>
 
 #include <algorithm>
 #include <charconv>
 
+#include "ascii.h"
 #include "http_parser.h"
 
 namespace appserver::server {
@@ -22,15 +22,41 @@ constexpr std::string_view kServerHeader = "Server: appserver\r\n";
 // What a response the server makes needs besides its Content-Type, body and extra headers:
 // status line, Server, Date, Content-Length, Connection, X-Request-ID (added later).
 constexpr size_t kResponseHeadRoom = 512;
+// What buildHead() may add to the app's status, fields and request id: the status line's
+// frame, a Content-Length (or chunked), Server, Date, X-Request-ID's name and a Connection.
+constexpr size_t kAppHeadRoom = 256;
 
-bool is(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
+bool is(std::string_view a, std::string_view b) { return equalsIgnoringCase(a, b); }
 
-bool isHopByHop(std::string_view name) {
-  return is(name, "connection") || is(name, "keep-alive") || is(name, "proxy-connection") ||
-         is(name, "transfer-encoding") || is(name, "te") || is(name, "upgrade") ||
-         is(name, "trailer");
+// The app's header fields that buildHead() acts on.
+enum class Field { Other, HopByHop, Connection, ContentLength, Server, Date, RequestId };
+
+// Which of them name is: one comparison at most, as the length leaves one candidate (or two).
+Field classify(std::string_view name) {
+  switch (name.size()) {
+    case 2:
+      return is(name, "te") ? Field::HopByHop : Field::Other;
+    case 4:
+      return is(name, "date") ? Field::Date : Field::Other;
+    case 6:
+      return is(name, "server") ? Field::Server : Field::Other;
+    case 7:
+      return is(name, "upgrade") || is(name, "trailer") ? Field::HopByHop : Field::Other;
+    case 10:
+      return is(name, "connection")   ? Field::Connection
+             : is(name, "keep-alive") ? Field::HopByHop
+                                      : Field::Other;
+    case 12:
+      return is(name, "x-request-id") ? Field::RequestId : Field::Other;
+    case 14:
+      return is(name, "content-length") ? Field::ContentLength : Field::Other;
+    case 16:
+      return is(name, "proxy-connection") ? Field::HopByHop : Field::Other;
+    case 17:
+      return is(name, "transfer-encoding") ? Field::HopByHop : Field::Other;
+    default:
+      return Field::Other;
+  }
 }
 
 // "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n", formatted at most once a second.
@@ -70,16 +96,21 @@ void appendStatusLine(std::string& out, int status) {
   out.append(kServerHeader).append(dateHeader());
 }
 
-// "name: value\r\n", copied in one step: this runs for every header of every response.
+// Copies s to p; returns the end of the copy.
+char* put(char* p, std::string_view s) { return std::copy(s.begin(), s.end(), p); }
+
+// "name: value\r\n" at p; returns its end.
+char* putField(char* p, std::string_view name, std::string_view value) {
+  return put(put(put(put(p, name), ": "sv), value), "\r\n"sv);
+}
+
+char* putDecimal(char* p, int64_t n) { return std::to_chars(p, p + 20, n).ptr; }
+
+// "name: value\r\n" appended in one step.
 void appendField(std::string& out, std::string_view name, std::string_view value) {
   const size_t at = out.size();
   out.resize(at + name.size() + value.size() + 4);
-  char* p = std::copy(name.begin(), name.end(), out.data() + at);
-  *p++ = ':';
-  *p++ = ' ';
-  p = std::copy(value.begin(), value.end(), p);
-  *p++ = '\r';
-  *p = '\n';
+  putField(out.data() + at, name, value);
 }
 
 // Content-Length when length >= 0, Connection: close when close is set, the blank line.
@@ -102,58 +133,79 @@ ResponseFraming buildHead(std::string& out, const HttpRequest& request, const em
   f.status = (status[0] - '0') * 100 + (status[1] - '0') * 10 + (status[2] - '0');
   f.send_body = request.method != "HEAD" && f.status != 204 && f.status != 304;
   f.close = !keep_alive;
+  // The head is written through a pointer into room made once: every response runs this.
+  size_t room = status.size() + request_id.size() + kAppHeadRoom;
+  for (const embed::HeaderView& h : call.headers()) {
+    room += h.name.size() + h.value.size() + 4;
+  }
+  const size_t at = out.size();
+  out.resize(at + room);
+  char* p = out.data() + at;
   // status-line = HTTP-version SP status-code SP [ reason-phrase ]: the SP stays without one
-  out.append("HTTP/1.1 "sv).append(status).append(status.size() == 3 ? " \r\n"sv : "\r\n"sv);
+  p = put(put(put(p, "HTTP/1.1 "sv), status), status.size() == 3 ? " \r\n"sv : "\r\n"sv);
   bool has_server = false;
   bool has_date = false;
   bool has_request_id = request_id.empty();
-  for (const embed::ResponseHeader& h : call.headers()) {
-    if (isHopByHop(h.name)) {
-      f.close = f.close || (is(h.name, "connection") && is(h.value, "close"));
-      continue;
+  for (const embed::HeaderView& h : call.headers()) {
+    switch (classify(h.name)) {
+      case Field::Connection:
+        f.close = f.close || is(h.value, "close");
+        continue;
+      case Field::HopByHop:
+        continue;
+      case Field::ContentLength:
+        if (f.status == 204) {
+          continue;  // RFC 9110 8.6: never in a 204
+        }
+        if (const int64_t n = parseLength(h.value);
+            n < 0 || (f.length >= 0 && f.length != n)) {
+          f.bad_length = true;
+        } else {
+          f.length = n;
+        }
+        break;
+      case Field::Server:
+        has_server = true;
+        break;
+      case Field::Date:
+        has_date = true;
+        break;
+      case Field::RequestId:
+        has_request_id = true;
+        break;
+      case Field::Other:
+        break;
     }
-    if (is(h.name, "content-length")) {
-      if (f.status == 204) {
-        continue;  // RFC 9110 8.6: never in a 204
-      }
-      const int64_t n = parseLength(h.value);
-      f.bad_length = f.bad_length || n < 0 || (f.length >= 0 && f.length != n);
-      f.length = n;
-    }
-    has_server = has_server || is(h.name, "server");
-    has_date = has_date || is(h.name, "date");
-    has_request_id = has_request_id || is(h.name, "x-request-id");
-    appendField(out, h.name, h.value);
+    p = putField(p, h.name, h.value);
   }
   const bool bodyless_status = f.status == 204 || f.status == 304;
   if (f.length < 0 && body_known && !bodyless_status) {
     f.length = static_cast<int64_t>(body_size);
-    out.append("Content-Length: "sv);
-    appendDecimal(out, static_cast<int64_t>(body_size));
-    out.append("\r\n"sv);
+    p = put(putDecimal(put(p, "Content-Length: "sv), f.length), "\r\n"sv);
   } else if (f.length < 0 && !bodyless_status) {
     if (request.protocol == "HTTP/1.1") {
       f.chunked = true;
-      out.append("Transfer-Encoding: chunked\r\n"sv);
+      p = put(p, "Transfer-Encoding: chunked\r\n"sv);
     } else {
       f.close = true;  // HTTP/1.0 without a length: the close ends the body
     }
   }
   if (!has_server) {
-    out.append(kServerHeader);
+    p = put(p, kServerHeader);
   }
   if (!has_date) {
-    out.append(dateHeader());
+    p = put(p, dateHeader());
   }
   if (!has_request_id) {
-    appendField(out, "X-Request-ID", request_id);
+    p = putField(p, "X-Request-ID"sv, request_id);
   }
   if (f.close) {
-    out.append("Connection: close\r\n"sv);
+    p = put(p, "Connection: close\r\n"sv);
   } else if (request.protocol == "HTTP/1.0") {
-    out.append("Connection: keep-alive\r\n"sv);
+    p = put(p, "Connection: keep-alive\r\n"sv);
   }
-  out.append("\r\n"sv);
+  p = put(p, "\r\n"sv);
+  out.resize(static_cast<size_t>(p - out.data()));
   return f;
 }
 
