@@ -69,7 +69,7 @@ struct ConnectionCallbacks {
     }
   }
   static void onShutdown(uv_shutdown_t*, int) {}
-  static void onTimer(uv_timer_t* timer) { owner(timer->data).handleTimeout(); }
+  static void onTimer(uv_timer_t* timer) { owner(timer->data).handleTimer(); }
   static void onClose(uv_handle_t* handle) { owner(handle->data).handleClosed(); }
 };
 
@@ -186,7 +186,6 @@ void Connection::close() {
   if (in_app_) {
     return;  // the app still uses this connection's call: jobDone() finishes the close
   }
-  uv_timer_stop(&timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), ConnectionCallbacks::onClose);
   uv_close(reinterpret_cast<uv_handle_t*>(stream()), ConnectionCallbacks::onClose);
 }
@@ -217,7 +216,27 @@ void Connection::handleClosed() {
 }
 
 void Connection::armTimer(double seconds) {
-  uv_timer_start(&timer_, ConnectionCallbacks::onTimer, static_cast<uint64_t>(seconds * 1000), 0);
+  const auto ms = static_cast<uint64_t>(seconds * 1000);
+  deadline_ = uv_now(worker_.loop()) + ms;
+  // The libuv timer only ever runs early: a later deadline (the next keep-alive, set once per
+  // request) is found when it fires, which spares a timer heap update per request.
+  if (uv_timer_get_due_in(&timer_) == 0 || uv_timer_get_due_in(&timer_) > ms) {
+    uv_timer_start(&timer_, ConnectionCallbacks::onTimer, ms, 0);
+  }
+}
+
+void Connection::disarmTimer() { deadline_ = 0; }
+
+void Connection::handleTimer() {
+  if (deadline_ == 0) {
+    return;
+  }
+  if (const uint64_t now = uv_now(worker_.loop()); now < deadline_) {
+    uv_timer_start(&timer_, ConnectionCallbacks::onTimer, deadline_ - now, 0);
+    return;
+  }
+  deadline_ = 0;
+  handleTimeout();
 }
 
 void Connection::handleTimeout() {
@@ -315,17 +334,23 @@ void Connection::handleInput(ssize_t nread, const uv_buf_t* buf) {
 }
 
 void Connection::feed(std::string_view data) {
-  if (phase_ == Phase::Waiting) {
+  const bool first_read = phase_ == Phase::Waiting;
+  if (first_read) {
     phase_ = Phase::Receiving;
-    armTimer(worker_.config().header_timeout);
-    // For the access line of a request that never completes; dispatch() starts the clock
-    // again for one that does.
-    started_ = std::chrono::steady_clock::now();
-    started_wall_ = std::chrono::system_clock::now();
     body_sent_ = 0;
   }
   size_t consumed = 0;
   const HttpParser::Result result = parser_.execute(data, consumed);
+  // A request that came whole in its first read (the common case) is dispatched at once:
+  // the idle timer goes on until dispatch() stops it, and dispatch() reads the clocks.
+  if (first_read && result == HttpParser::Result::NeedMore && parser_.inMessage()) {
+    if (!parser_.headComplete()) {
+      armTimer(worker_.config().header_timeout);  // else afterParse() arms the body's
+    }
+    // For the access line of a request that never completes.
+    started_ = std::chrono::steady_clock::now();
+    started_wall_ = std::chrono::system_clock::now();
+  }
   afterParse(result, data.substr(consumed));
 }
 
@@ -355,7 +380,7 @@ void Connection::afterParse(HttpParser::Result result, std::string_view rest) {
 }
 
 void Connection::dispatch() {
-  uv_timer_stop(&timer_);
+  disarmTimer();
   close_after_ = close_after_ || !parser_.request().keep_alive || worker_.stopping();
   in_flight_ = true;
   bump<int64_t>(worker_.counters().in_flight);
@@ -752,7 +777,7 @@ int Connection::send(uv_write_t* req, const uv_buf_t bufs[], unsigned nbufs, uv_
 }
 
 void Connection::handleWriteDone(int status) {
-  uv_timer_stop(&timer_);
+  disarmTimer();
   out_.clear();
   out_body_.clear();
   if (status < 0 || state_ != State::Open) {
@@ -879,7 +904,7 @@ void Connection::startNextRequest() {
 
 void Connection::refuse(int status, std::string_view reason) {
   logAt(LogLevel::Debug, "refused a request from {} with {}: {}", remote_addr_, status, reason);
-  uv_timer_stop(&timer_);
+  disarmTimer();
   stopReading();
   started_wall_ = std::chrono::system_clock::now();
   started_ = std::chrono::steady_clock::now();

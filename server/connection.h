@@ -135,7 +135,12 @@ class Connection : public AppJob, private TlsStream::Reader {
   void startReading();
   void stopReading();
   int send(uv_write_t* req, const uv_buf_t bufs[], unsigned nbufs, uv_write_cb cb);
+  // The connection's one deadline (header, body, write, keep-alive or linger), seconds from
+  // now; disarmTimer() drops it.
   void armTimer(double seconds);
+  void disarmTimer();
+  // The libuv timer fired: the deadline has passed (handleTimeout) or was moved later.
+  void handleTimer();
   // Adds X-Request-ID after the status line of a response the server made.
   void addRequestId(std::string& response) const;
   void logAccess(int status);
@@ -147,6 +152,7 @@ class Connection : public AppJob, private TlsStream::Reader {
     uv_pipe_t pipe;
   } socket_;
   uv_timer_t timer_;
+  uint64_t deadline_ = 0;  // loop time in ms at which handleTimeout() runs; 0 for none
   uv_write_t write_req_;
   uv_write_t continue_req_;
   uv_shutdown_t shutdown_req_;

@@ -3,33 +3,25 @@
 // Thread: the worker's loop thread.
 #include "forwarded.h"
 
-#include <strings.h>
-
 #include <algorithm>
+
+#include "ascii.h"
 
 namespace appserver::server {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  const size_t start = s.find_first_not_of(" \t");
-  if (start == std::string_view::npos) {
-    return {};
-  }
-  return s.substr(start, s.find_last_not_of(" \t") - start + 1);
-}
-
 // Splits a comma-separated header value (all fields of that name joined) into items.
 std::vector<std::string_view> listItems(const HttpRequest& request, std::string_view name) {
   std::vector<std::string_view> items;
   for (const embed::HeaderView& h : request.headers) {
-    if (h.name.size() != name.size() || ::strncasecmp(h.name.data(), name.data(), name.size())) {
+    if (!equalsIgnoringCase(h.name, name)) {
       continue;
     }
     std::string_view rest = h.value;
     while (!rest.empty()) {
       const size_t comma = rest.find(',');
-      items.push_back(trim(rest.substr(0, comma)));
+      items.push_back(trimBlanks(rest.substr(0, comma)));
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
   }
@@ -41,11 +33,10 @@ std::vector<std::string_view> listItems(const HttpRequest& request, std::string_
 std::string_view forwardedParam(std::string_view element, std::string_view key) {
   while (!element.empty()) {
     const size_t semi = element.find(';');
-    const std::string_view pair = trim(element.substr(0, semi));
+    const std::string_view pair = trimBlanks(element.substr(0, semi));
     element = semi == std::string_view::npos ? std::string_view() : element.substr(semi + 1);
     const size_t eq = pair.find('=');
-    if (eq == std::string_view::npos || eq != key.size() ||
-        ::strncasecmp(pair.data(), key.data(), key.size()) != 0) {
+    if (eq == std::string_view::npos || !equalsIgnoringCase(pair.substr(0, eq), key)) {
       continue;
     }
     std::string_view value = pair.substr(eq + 1);
@@ -53,7 +44,7 @@ std::string_view forwardedParam(std::string_view element, std::string_view key) 
       value = value.substr(1, value.size() - 2);
     }
     if (key == "for") {
-      if (value.empty() || value.front() == '_' || ::strncasecmp(value.data(), "unknown", 7) == 0) {
+      if (value.empty() || value.front() == '_' || equalsIgnoringCase(value, "unknown")) {
         return {};  // RFC 7239 6.2-6.3: "unknown" and obfuscated names are no address
       }
       if (value.front() == '[') {
@@ -73,7 +64,7 @@ std::string_view forwardedParam(std::string_view element, std::string_view key) 
 ForwardedPolicy::ForwardedPolicy(std::string_view allow_ips, bool rfc7239) : rfc7239_(rfc7239) {
   while (!allow_ips.empty()) {
     const size_t comma = allow_ips.find(',');
-    const std::string_view item = trim(allow_ips.substr(0, comma));
+    const std::string_view item = trimBlanks(allow_ips.substr(0, comma));
     if (item == "*") {
       all_ = true;
     } else if (!item.empty()) {
@@ -105,9 +96,9 @@ void ForwardedPolicy::apply(const HttpRequest& request, std::string_view peer,
     const auto protos = listItems(request, "x-forwarded-proto");
     proto = protos.empty() ? std::string_view() : protos.back();
   }
-  if (::strcasecmp(std::string(proto).c_str(), "https") == 0) {
+  if (equalsIgnoringCase(proto, "https")) {
     scheme = "https";
-  } else if (::strcasecmp(std::string(proto).c_str(), "http") == 0) {
+  } else if (equalsIgnoringCase(proto, "http")) {
     scheme = "http";
   }
   for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
