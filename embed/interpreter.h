@@ -3,7 +3,7 @@
 // Created in each worker after fork, or with --preload once in the master before it forks
 // (the workers then inherit it). Never with Python's own signal handlers: server/ owns the
 // signals. The constructor leaves the GIL released; every embed entry point takes it for
-// the duration of one call.
+// the duration of one call (or, on a thread that keeps it, until releaseKeptGil()).
 // Thread: created and destroyed on the process's main thread.
 #pragma once
 

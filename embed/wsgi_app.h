@@ -67,6 +67,14 @@ class WsgiApp;
 // route around them.
 std::string decodePath(std::string_view path);
 
+// With --threads 1 the loop thread makes every call of its process, so it may keep the GIL
+// from one call to the next: the calls of one loop turn then take it once, not once each.
+// keepGilBetweenCalls(true) starts this on the calling thread; releaseKeptGil() gives the GIL
+// back (before the loop waits for events, so the app's own threads run meanwhile);
+// keepGilBetweenCalls(false) gives it back and ends it.
+void keepGilBetweenCalls(bool keep);
+void releaseKeptGil();
+
 // One application call: the response head, the body so far and the iterable behind it.
 // Releasing it (reset() or destruction) calls the iterable's close(), as PEP 3333 requires,
 // also when the client has gone away.

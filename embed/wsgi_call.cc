@@ -2,11 +2,13 @@
 //
 // The GIL is taken once by start() and once per pull(); a response that is a list (the
 // common case: Django's HttpResponse) is finished, closed and released inside start(), so
-// it costs a single GIL acquisition.
+// it costs a single GIL acquisition, or none when the loop thread kept it from the call
+// before (keepGilBetweenCalls).
 // Thread: one thread at a time (the loop thread or a pool thread with a PythonThread).
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <optional>
 #include <utility>
 
 #include "file_wrapper.h"
@@ -20,6 +22,26 @@ namespace py = pybind11;
 namespace appserver::embed {
 
 namespace {
+
+thread_local bool keep_gil = false;  // keepGilBetweenCalls() is on for this thread
+thread_local bool gil_kept = false;  // and a call left the GIL taken
+
+// The GIL for one entry point: taken and given back at the end, or, when the thread keeps
+// it, taken unless a call before left it taken, and left taken.
+class CallGil {
+ public:
+  CallGil() {
+    if (!keep_gil) {
+      acquire_.emplace();
+    } else if (!gil_kept && PyGILState_Check() == 0) {
+      PyEval_RestoreThread(PyGILState_GetThisThreadState());
+      gil_kept = true;
+    }
+  }
+
+ private:
+  std::optional<py::gil_scoped_acquire> acquire_;
+};
 
 // Owns a new reference from the C API; a null one means a Python error, raised here.
 py::object owned(PyObject* result) {
@@ -136,7 +158,7 @@ WsgiCall::WsgiCall() : impl_(std::make_unique<Impl>()) {}
 WsgiCall::~WsgiCall() {
   reset();
   if (impl_->start_response.holdsObjects()) {
-    py::gil_scoped_acquire gil;
+    CallGil gil;
     impl_.reset();  // frees the start_response kept for a next call, with the GIL held
   }
 }
@@ -146,7 +168,7 @@ void WsgiCall::start(WsgiApp& app, WsgiRequest& request) {
   Impl& im = *impl_;
   im.response = ResponseState{false, false, &status_, &header_text_, &headers_, &body_};
   state_ = State::Streaming;
-  py::gil_scoped_acquire gil;
+  CallGil gil;
   try {
     py::dict environ = app.impl_->environ.build(request);
     PyObject* start_response = im.start_response.begin(&im.response);
@@ -182,7 +204,7 @@ void WsgiCall::pull() {
   if (state_ != State::Streaming) {
     return;
   }
-  py::gil_scoped_acquire gil;
+  CallGil gil;
   try {
     if (!CallAccess::pullItem(*this)) {
       state_ = State::Finished;
@@ -199,7 +221,7 @@ void WsgiCall::pull() {
 
 std::string WsgiCall::reset() {
   if (impl_->holdsPython()) {
-    py::gil_scoped_acquire gil;
+    CallGil gil;
     CallAccess::release(*this);
   }
   if (file_.fd >= 0) {
@@ -213,6 +235,18 @@ std::string WsgiCall::reset() {
   file_ = FileBody{};
   error_.clear();
   return std::exchange(close_error_, {});
+}
+
+void keepGilBetweenCalls(bool keep) {
+  releaseKeptGil();
+  keep_gil = keep;
+}
+
+void releaseKeptGil() {
+  if (gil_kept) {
+    PyEval_SaveThread();
+    gil_kept = false;
+  }
 }
 
 }  // namespace appserver::embed

@@ -79,8 +79,8 @@ void appendIsoTime(std::string& out, std::chrono::system_clock::time_point when)
   const size_t n = ::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &local);
   char zone[8];
   ::strftime(zone, sizeof(zone), "%z", &local);  // "+0000"
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      when.time_since_epoch()).count() % 1000;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count() % 1000;
   out += fmt::format("{}.{:03d}{}:{}", std::string_view(stamp, n), ms, std::string_view(zone, 3),
                      std::string_view(zone + 3, 2));
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "embed/interpreter.h"
+#include "embed/wsgi_app.h"
 
 namespace appserver::server {
 
@@ -19,17 +20,22 @@ constexpr auto kRelaxed = std::memory_order_relaxed;
 
 struct RunnerCallbacks {
   static void onAsync(uv_async_t* handle) { static_cast<AppRunner*>(handle->data)->handleAsync(); }
+  static void onBeforePoll(uv_prepare_t*) { embed::releaseKeptGil(); }
   static void onTurnEnd(uv_check_t* handle) {
     static_cast<AppRunner*>(handle->data)->started_this_turn_ = 0;
   }
-  static void onExpiry(uv_timer_t* timer) {
-    static_cast<AppRunner*>(timer->data)->expireWaiting();
-  }
+  static void onExpiry(uv_timer_t* timer) { static_cast<AppRunner*>(timer->data)->expireWaiting(); }
 };
 
 AppRunner::AppRunner(uv_loop_t* loop, int threads, QueueLimits limits, WorkerSlot& slot)
     : loop_(loop), limits_(limits), slot_(slot), counters_(slot.counters) {
   if (threads <= 1) {
+    // The loop thread keeps the GIL from call to call and gives it back before it waits.
+    embed::keepGilBetweenCalls(true);
+    uv_prepare_init(loop_, &before_poll_);
+    uv_prepare_start(&before_poll_, RunnerCallbacks::onBeforePoll);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&before_poll_));
+    before_poll_open_ = true;
     if (limits_.max_pending > 0) {
       uv_check_init(loop_, &turn_);
       turn_.data = this;
@@ -67,8 +73,8 @@ std::optional<ShedReason> AppRunner::start(AppJob* job) {
     runInline(job);
     return std::nullopt;
   }
-  const auto timeout = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(limits_.timeout));
+  const auto timeout =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(limits_.timeout));
   {
     std::lock_guard lock(mutex_);
     // Queued jobs take the free threads first; the rest wait, and at most max_pending may.
@@ -211,6 +217,11 @@ bool AppRunner::stop() {
   if (turn_open_) {
     uv_close(reinterpret_cast<uv_handle_t*>(&turn_), nullptr);
     turn_open_ = false;
+  }
+  if (before_poll_open_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&before_poll_), nullptr);
+    before_poll_open_ = false;
+    embed::keepGilBetweenCalls(false);
   }
   if (expiry_open_) {
     uv_close(reinterpret_cast<uv_handle_t*>(&expiry_), nullptr);

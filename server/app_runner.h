@@ -1,6 +1,7 @@
 // app_runner.h: where application calls run: inline on the loop thread, or on a pool.
 //
-// With --threads 1 a job runs at once on the loop thread (no handoff: the lowest latency).
+// With --threads 1 a job runs at once on the loop thread (no handoff: the lowest latency),
+// which keeps the GIL from one job to the next until the loop is about to wait for events.
 // With --threads N, N threads with their own Python thread states take jobs from a queue
 // and hand them back to the loop through a uv_async_t, so the loop keeps serving other
 // connections while an app waits on its database.
@@ -107,6 +108,8 @@ class AppRunner {
   WorkerCounters& counters_;
   uv_async_t async_{};
   bool async_open_ = false;
+  uv_prepare_t before_poll_{};  // inline: gives back the GIL the turn's calls kept
+  bool before_poll_open_ = false;
   uv_check_t turn_{};  // inline with --max-pending: marks the end of each loop turn
   bool turn_open_ = false;
   uv_timer_t expiry_{};  // a pool with --queue-timeout: when the oldest waiting start expires

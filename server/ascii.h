@@ -18,12 +18,15 @@ inline bool equalsIgnoringCase(std::string_view a, std::string_view b) {
 }
 
 // s without leading and trailing characters from blanks (spaces and tabs by default).
+// Looks at the ends only: every request header value goes through here.
 inline std::string_view trimBlanks(std::string_view s, std::string_view blanks = " \t") {
-  const size_t first = s.find_first_not_of(blanks);
-  if (first == std::string_view::npos) {
-    return {};
+  while (!s.empty() && blanks.find(s.front()) != std::string_view::npos) {
+    s.remove_prefix(1);
   }
-  return s.substr(first, s.find_last_not_of(blanks) - first + 1);
+  while (!s.empty() && blanks.find(s.back()) != std::string_view::npos) {
+    s.remove_suffix(1);
+  }
+  return s;
 }
 
 // RFC 9110 tchar: the characters of methods, header names and other tokens.

@@ -27,9 +27,9 @@ namespace appserver::server {
 
 namespace {
 
-constexpr double kLingerSeconds = 2;         // draining input after the last response
-constexpr double kStopGraceSeconds = 1;      // a graceful stop waits this long for a request
-constexpr size_t kFileBlock = 65536;  // bytes of a file copied through one write()
+constexpr double kLingerSeconds = 2;     // draining input after the last response
+constexpr double kStopGraceSeconds = 1;  // a graceful stop waits this long for a request
+constexpr size_t kFileBlock = 65536;     // bytes of a file copied through one write()
 // Bytes of later requests buffered while one is served: beyond, reading pauses until the
 // client's turn comes, so a client that pipelines faster than the app answers is held back.
 constexpr size_t kPipelineLimit = 65536;
@@ -504,7 +504,7 @@ void Connection::jobExpired() {
 
 int64_t Connection::waitedMs() const {
   if (tcp_info info{}; listener_.kind == Listener::Kind::Tcp &&
-                                   tcpInfo(reinterpret_cast<const uv_stream_t*>(&socket_), info)) {
+                       tcpInfo(reinterpret_cast<const uv_stream_t*>(&socket_), info)) {
     return info.tcpi_last_data_recv;  // since the request's last segment arrived
   }
   // A Unix socket tells no arrival time: at least the time since this loop turn began.
@@ -515,10 +515,15 @@ RequestRecord::Facts Connection::describe() {
   const HttpRequest& r = parser_.request();
   // Bytes written beside the loop can only be plain ones, and only before the response began.
   const int fd = call_started_ && tls_ == nullptr ? socket_fd_ : -1;
-  const auto start = std::chrono::duration_cast<std::chrono::microseconds>(
-      started_wall_.time_since_epoch());
-  return {.method = r.method, .target = r.target, .protocol = r.protocol, .id = request_id_,
-          .answer_fd = fd, .remote_addr = client_addr_, .request_start_us = start.count(),
+  const auto start =
+      std::chrono::duration_cast<std::chrono::microseconds>(started_wall_.time_since_epoch());
+  return {.method = r.method,
+          .target = r.target,
+          .protocol = r.protocol,
+          .id = request_id_,
+          .answer_fd = fd,
+          .remote_addr = client_addr_,
+          .request_start_us = start.count(),
           .body_sent = body_sent_};
 }
 
@@ -634,7 +639,7 @@ void Connection::respond() {
       close_after_ = close_after_ || framing_.close;
       body_sent_ = 0;
       file_fd_ = file.fd;
-    file_offset_ = file.offset;
+      file_offset_ = file.offset;
       file_left_ = file.fd >= 0 && framing_.send_body
                        ? std::min(file.length, framing_.length >= 0 ? framing_.length : file.length)
                        : 0;
@@ -895,7 +900,7 @@ void Connection::startNextRequest() {
     }
   }
   if (phase_ == Phase::Waiting) {
-    armTimer(close_after_ ? kStopGraceSeconds
+    armTimer(close_after_  ? kStopGraceSeconds
              : served_one_ ? worker_.config().keep_alive
                            : worker_.config().header_timeout);
   }

@@ -3,8 +3,6 @@
 // Thread: the worker's loop thread.
 #include "http_parser.h"
 
-#include <strings.h>
-
 #include <algorithm>
 
 #include "ascii.h"
@@ -19,20 +17,6 @@ constexpr uint32_t kLineOverhead = 4;
 constexpr int kSkipBody = 1;
 // The longest chunk-size line (size and extensions) accepted.
 constexpr size_t kMaxChunkLine = 4096;
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 // The longest method kept while telling an unknown method (501) from a malformed one (400).
 constexpr size_t kMaxMethod = 32;
@@ -71,7 +55,7 @@ struct ParserCallbacks {
 
 std::string_view HttpRequest::header(std::string_view name) const {
   for (const embed::HeaderView& h : headers) {
-    if (equalsIgnoreCase(h.name, name)) {
+    if (equalsIgnoringCase(h.name, name)) {
       return h.value;
     }
   }
@@ -307,7 +291,7 @@ int HttpParser::handleHeadersComplete() {
   r.headers.reserve(fields_.size());
   for (const Field& f : fields_) {
     r.headers.push_back(
-        {head.substr(f.name_at, f.name_len), trim(head.substr(f.value_at, f.value_len))});
+        {head.substr(f.name_at, f.name_len), trimBlanks(head.substr(f.value_at, f.value_len))});
   }
   r.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
   if (parser_.http_major == 1 && parser_.http_minor == 1) {
@@ -338,19 +322,19 @@ int HttpParser::checkFraming() {
   std::string_view length;
   std::string_view expect;
   for (const embed::HeaderView& h : r.headers) {
-    if (equalsIgnoreCase(h.name, "host")) {
+    if (equalsIgnoringCase(h.name, "host")) {
       ++hosts;
-    } else if (equalsIgnoreCase(h.name, "content-type")) {
+    } else if (equalsIgnoringCase(h.name, "content-type")) {
       ++types;
-    } else if (equalsIgnoreCase(h.name, "content-length")) {
+    } else if (equalsIgnoringCase(h.name, "content-length")) {
       ++lengths;
       length = h.value;
-    } else if (equalsIgnoreCase(h.name, "transfer-encoding")) {
+    } else if (equalsIgnoringCase(h.name, "transfer-encoding")) {
       ++codings;
       te = h.value;
-    } else if (equalsIgnoreCase(h.name, "expect")) {
+    } else if (equalsIgnoringCase(h.name, "expect")) {
       expect = h.value;
-    } else if (equalsIgnoreCase(h.name, "connection") && equalsIgnoreCase(h.value, "close")) {
+    } else if (equalsIgnoringCase(h.name, "connection") && equalsIgnoringCase(h.value, "close")) {
       r.keep_alive = false;
     }
   }
@@ -368,11 +352,11 @@ int HttpParser::checkFraming() {
     if (lengths > 0) {
       return fail(400, "both Content-Length and Transfer-Encoding");
     }
-    if (codings > 1 || !equalsIgnoreCase(te, "chunked")) {
+    if (codings > 1 || !equalsIgnoringCase(te, "chunked")) {
       const size_t comma = te.rfind(',');
       const std::string_view last =
-          trim(comma == std::string_view::npos ? te : te.substr(comma + 1));
-      return codings == 1 && equalsIgnoreCase(last, "chunked")
+          trimBlanks(comma == std::string_view::npos ? te : te.substr(comma + 1));
+      return codings == 1 && equalsIgnoringCase(last, "chunked")
                  ? fail(501, "transfer coding not implemented")
                  : fail(400, "Transfer-Encoding does not end in chunked");
     }
@@ -392,7 +376,7 @@ int HttpParser::checkFraming() {
     }
   }
   if (!expect.empty() && http11) {
-    if (!equalsIgnoreCase(expect, "100-continue")) {
+    if (!equalsIgnoringCase(expect, "100-continue")) {
       return fail(417, "unsupported expectation");
     }
     r.expect_continue = true;
@@ -413,7 +397,7 @@ int HttpParser::splitTarget() {
     const size_t scheme = t.find("://");
     const std::string_view name = t.substr(0, scheme);
     if (scheme == std::string_view::npos ||
-        !(equalsIgnoreCase(name, "http") || equalsIgnoreCase(name, "https"))) {
+        !(equalsIgnoringCase(name, "http") || equalsIgnoringCase(name, "https"))) {
       return fail(400, "invalid request-target");
     }
     // absolute-form (RFC 9112 3.2.2): the path starts after the authority.

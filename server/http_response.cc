@@ -26,8 +26,6 @@ constexpr size_t kResponseHeadRoom = 512;
 // frame, a Content-Length (or chunked), Server, Date, X-Request-ID's name and a Connection.
 constexpr size_t kAppHeadRoom = 256;
 
-bool is(std::string_view a, std::string_view b) { return equalsIgnoringCase(a, b); }
-
 // The app's header fields that buildHead() acts on.
 enum class Field { Other, HopByHop, Connection, ContentLength, Server, Date, RequestId };
 
@@ -35,25 +33,27 @@ enum class Field { Other, HopByHop, Connection, ContentLength, Server, Date, Req
 Field classify(std::string_view name) {
   switch (name.size()) {
     case 2:
-      return is(name, "te") ? Field::HopByHop : Field::Other;
+      return equalsIgnoringCase(name, "te") ? Field::HopByHop : Field::Other;
     case 4:
-      return is(name, "date") ? Field::Date : Field::Other;
+      return equalsIgnoringCase(name, "date") ? Field::Date : Field::Other;
     case 6:
-      return is(name, "server") ? Field::Server : Field::Other;
+      return equalsIgnoringCase(name, "server") ? Field::Server : Field::Other;
     case 7:
-      return is(name, "upgrade") || is(name, "trailer") ? Field::HopByHop : Field::Other;
+      return equalsIgnoringCase(name, "upgrade") || equalsIgnoringCase(name, "trailer")
+                 ? Field::HopByHop
+                 : Field::Other;
     case 10:
-      return is(name, "connection")   ? Field::Connection
-             : is(name, "keep-alive") ? Field::HopByHop
-                                      : Field::Other;
+      return equalsIgnoringCase(name, "connection")   ? Field::Connection
+             : equalsIgnoringCase(name, "keep-alive") ? Field::HopByHop
+                                                      : Field::Other;
     case 12:
-      return is(name, "x-request-id") ? Field::RequestId : Field::Other;
+      return equalsIgnoringCase(name, "x-request-id") ? Field::RequestId : Field::Other;
     case 14:
-      return is(name, "content-length") ? Field::ContentLength : Field::Other;
+      return equalsIgnoringCase(name, "content-length") ? Field::ContentLength : Field::Other;
     case 16:
-      return is(name, "proxy-connection") ? Field::HopByHop : Field::Other;
+      return equalsIgnoringCase(name, "proxy-connection") ? Field::HopByHop : Field::Other;
     case 17:
-      return is(name, "transfer-encoding") ? Field::HopByHop : Field::Other;
+      return equalsIgnoringCase(name, "transfer-encoding") ? Field::HopByHop : Field::Other;
     default:
       return Field::Other;
   }
@@ -149,7 +149,7 @@ ResponseFraming buildHead(std::string& out, const HttpRequest& request, const em
   for (const embed::HeaderView& h : call.headers()) {
     switch (classify(h.name)) {
       case Field::Connection:
-        f.close = f.close || is(h.value, "close");
+        f.close = f.close || equalsIgnoringCase(h.value, "close");
         continue;
       case Field::HopByHop:
         continue;
@@ -157,8 +157,7 @@ ResponseFraming buildHead(std::string& out, const HttpRequest& request, const em
         if (f.status == 204) {
           continue;  // RFC 9110 8.6: never in a 204
         }
-        if (const int64_t n = parseLength(h.value);
-            n < 0 || (f.length >= 0 && f.length != n)) {
+        if (const int64_t n = parseLength(h.value); n < 0 || (f.length >= 0 && f.length != n)) {
           f.bad_length = true;
         } else {
           f.length = n;

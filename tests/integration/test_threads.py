@@ -3,6 +3,8 @@
 One worker with four threads serves tests/apps/worker_routes (/pid answers at once,
 /sleep?SECONDS sleeps): a slow request must not stall a fast one on another connection,
 and four slow requests must overlap. Bounds are generous; only the concurrency is asserted.
+With one thread, the loop keeps the GIL from call to call: the app's own threads must still
+run while the worker waits for requests.
 Run from this folder:
     APPSERVER_BIN=../../build/appserver /usr/bin/python3 -m unittest -v test_threads
 """
@@ -55,6 +57,22 @@ class ThreadPoolTest(harness.SharedServerTestCase):
         elapsed = time.monotonic() - start
         self.assertGreater(elapsed, 0.9)
         self.assertLess(elapsed, 2.5, "the four requests ran one after another")
+
+
+class AppOwnThreadTest(harness.SharedServerTestCase):
+    SCENARIO = "worker_routes"
+    OPTIONS = ("--workers", "1")
+
+    def ticks(self):
+        with self.server.connect() as conn:
+            response = conn.request("GET", "/ticks")
+            self.assertEqual(response.status, 200, response)
+            return int(response.body)
+
+    def test_the_apps_thread_runs_while_the_worker_waits(self):
+        first = self.ticks()  # starts the thread, which wakes every 5 ms
+        time.sleep(0.5)
+        self.assertGreater(self.ticks() - first, 25, "the app's thread did not get the GIL")
 
 
 class ThreadPoolStopTest(unittest.TestCase):
