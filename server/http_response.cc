@@ -75,7 +75,8 @@ std::string_view dateHeader() {
 
 // A Content-Length value as RFC 9110 8.6 allows it; -1 when malformed.
 int64_t parseLength(std::string_view v) {
-  if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string_view::npos) {
+  if (v.empty() || v.size() > 18 ||
+      !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return -1;
   }
   int64_t n = 0;
