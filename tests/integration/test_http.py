@@ -87,6 +87,16 @@ class HttpBehaviourTest(harness.SharedServerTestCase):
         self.assertGreater(time.monotonic() - start, 0.7)
         self.assertLess(time.monotonic() - start, 2.5)
 
+    def test_keep_alive_time_counts_from_the_last_request(self):
+        conn = self.connect()
+        for _ in range(6):  # 1.5 s of requests 0.3 s apart: past the first one's idle time
+            self.assertEqual(conn.request("GET", "/").status, 200)
+            time.sleep(0.3)
+        self.assertEqual(conn.request("GET", "/").status, 200)
+        start = time.monotonic()
+        self.assertTrue(conn.closed_by_peer(timeout=4), "idle connection never closed")
+        self.assertGreater(time.monotonic() - start, 0.7)
+
     def test_partial_head_gets_408_or_close_after_header_timeout(self):
         conn = self.connect()
         conn.send(b"GET / HTTP/1.1\r\nHost: test\r\n")
