@@ -390,8 +390,10 @@ void Connection::dispatch() {
   client_addr_ = remote_addr_;
   worker_.forwarded().apply(parser_.request(), remote_addr_, url_scheme_, client_addr_);
   const HttpRequest& r = parser_.request();
-  worker_.requestIds().assign(request_id_, r.header("X-Request-ID"),
-                              remote_addr_.empty() || worker_.forwarded().trusts(remote_addr_));
+  const std::string_view sent_id = r.header("X-Request-ID");
+  worker_.requestIds().assign(
+      request_id_, sent_id,
+      !sent_id.empty() && (remote_addr_.empty() || worker_.forwarded().trusts(remote_addr_)));
   if (!worker_.config().health_path.empty() && r.path == worker_.config().health_path) {
     answerHealth();
     return;
