@@ -99,6 +99,21 @@ TEST_F(BuildHeadTest, AddsTheRequestIdUnlessTheAppSentOne) {
                    "Server: appserver", kDate}));
 }
 
+// The head is written into room reserved up front: every byte of a large one must fit.
+TEST_F(BuildHeadTest, WritesALargeHeadWhole) {
+  std::string app_head = "200 " + std::string(300, 'r') + "\r\n";
+  Lines expected = {"HTTP/1.1 200 " + std::string(300, 'r')};
+  for (int i = 0; i < 40; ++i) {
+    const std::string line = "X-Field-" + std::to_string(i) + ": " + std::string(500, 'v');
+    app_head += line + "\r\n";
+    expected.push_back(line);
+  }
+  const std::string id(200, 'i');  // the longest id a proxy may send
+  expected.insert(expected.end(), {"Transfer-Encoding: chunked", "Server: appserver", kDate,
+                                   "X-Request-ID: " + id});
+  EXPECT_EQ(build(app_head, kGet11, false, 0, true, id), expected);
+}
+
 TEST_F(BuildHeadTest, KeepsTheAppsContentLengthOverTheKnownBodySize) {
   // The connection, not buildHead, notices an app that sends less than it announced.
   EXPECT_EQ(build("200 OK\r\nContent-Length: 10\r\n", kGet11, true, 3),
