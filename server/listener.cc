@@ -1,10 +1,14 @@
 // listener.cc: parsing Gunicorn-style bind addresses and binding them.
 //
-// Thread: the master, before any fork.
+// Thread: binding in the master, before any fork; listenQueue() in any process.
 #include "listener.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,6 +21,7 @@
 #include <cstring>
 
 #include "config.h"
+#include "unique_fd.h"
 
 namespace appserver::server {
 
@@ -156,6 +161,52 @@ Listener bindTcp(const std::string& bind, int backlog) {
   return l;
 }
 
+// A Unix listener's queue: Linux reports it only through sock_diag, as the pending
+// connections and the backlog (UNIX_DIAG_RQLEN) of the socket with this inode. The netlink
+// socket is made per query: a shared one could hand one process another's answer after a
+// fork, and queries are rare (accept_balance.h, a metrics scrape).
+std::optional<ListenQueue> unixListenQueue(int fd) {
+  struct stat st {};
+  const UniqueFd diag(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+  if (::fstat(fd, &st) != 0 || !diag) {
+    return std::nullopt;
+  }
+  struct {
+    nlmsghdr header;
+    unix_diag_req body;
+  } request{};
+  request.header.nlmsg_len = sizeof(request);
+  request.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  request.header.nlmsg_flags = NLM_F_REQUEST;
+  request.body.sdiag_family = AF_UNIX;
+  request.body.udiag_states = 1U << TCP_LISTEN;
+  request.body.udiag_ino = static_cast<uint32_t>(st.st_ino);
+  request.body.udiag_show = UDIAG_SHOW_RQLEN;
+  request.body.udiag_cookie[0] = request.body.udiag_cookie[1] = ~0U;  // INET_DIAG_NOCOOKIE
+  alignas(nlmsghdr) char reply[512];
+  if (::send(diag.get(), &request, sizeof(request), 0) != static_cast<ssize_t>(sizeof(request))) {
+    return std::nullopt;
+  }
+  // The kernel answers within send(): a reply that is not there yet is not waited for.
+  const ssize_t got = ::recv(diag.get(), reply, sizeof(reply), MSG_DONTWAIT);
+  const auto* header = reinterpret_cast<const nlmsghdr*>(reply);
+  if (got < 0 || !NLMSG_OK(header, static_cast<size_t>(got)) ||
+      header->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+      header->nlmsg_len < NLMSG_LENGTH(sizeof(unix_diag_msg))) {
+    return std::nullopt;  // NLMSG_ERROR: no such socket, or no unix_diag in this kernel
+  }
+  const auto* message = static_cast<const unix_diag_msg*>(NLMSG_DATA(header));
+  int left = static_cast<int>(header->nlmsg_len - NLMSG_LENGTH(sizeof(*message)));
+  for (auto* attr = reinterpret_cast<const rtattr*>(message + 1); RTA_OK(attr, left);
+       attr = RTA_NEXT(attr, left)) {
+    if (attr->rta_type == UNIX_DIAG_RQLEN && RTA_PAYLOAD(attr) >= sizeof(unix_diag_rqlen)) {
+      const auto* queue = static_cast<const unix_diag_rqlen*>(RTA_DATA(attr));
+      return ListenQueue{queue->udiag_rqueue, queue->udiag_wqueue};
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Listener adoptListeningSocket(int fd, const std::string& origin) {
@@ -203,10 +254,12 @@ std::vector<Listener> bindListeners(const std::vector<std::string>& binds, int b
 }
 
 std::optional<ListenQueue> listenQueue(const Listener& listener) {
+  if (listener.kind == Listener::Kind::Unix) {
+    return unixListenQueue(listener.fd);
+  }
   tcp_info info{};
   socklen_t len = sizeof(info);
-  if (listener.kind != Listener::Kind::Tcp ||
-      ::getsockopt(listener.fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) {
+  if (::getsockopt(listener.fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) {
     return std::nullopt;
   }
   // For a listening socket Linux reports the queue in these two fields.

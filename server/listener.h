@@ -1,7 +1,7 @@
 // listener.h: the listening sockets, bound by the master before any worker is forked.
 //
 // Workers inherit the descriptors across fork() and adopt them into their own loops.
-// Thread: the master (binding); workers only read the fields.
+// Thread: the master (binding); workers read the fields and ask listenQueue().
 #pragma once
 
 #include <cstdint>
@@ -30,13 +30,14 @@ std::vector<Listener> bindListeners(const std::vector<std::string>& binds, int b
 // ConfigError naming origin (say "LISTEN_FDS") and the descriptor when it is not.
 Listener adoptListeningSocket(int fd, const std::string& origin);
 
-// A TCP listener's accept queue as the kernel reports it (TCP_INFO): clients connected and
-// not yet accepted, and the longest queue it keeps (--backlog, capped by somaxconn).
+// A listener's accept queue as the kernel reports it (TCP_INFO, or sock_diag for a Unix
+// socket): clients connected and not yet accepted, and the longest queue it keeps
+// (--backlog, capped by somaxconn).
 struct ListenQueue {
   uint32_t waiting = 0;
   uint32_t capacity = 0;
 };
-// nullopt for a Unix socket (Linux reports no queue for it this way) or a failed query.
+// nullopt when the query fails (a kernel without unix_diag, for a Unix socket).
 std::optional<ListenQueue> listenQueue(const Listener& listener);
 
 // Closes every listener's descriptor; with remove_files, also deletes the Unix socket files

@@ -41,7 +41,7 @@ void writeLabelled(MetricsText& page, std::string_view name, std::string_view he
   }
 }
 
-// Connections waiting to be accepted, and the queue's capacity, of the TCP listeners.
+// Connections waiting to be accepted, and the queue's capacity, of the listeners.
 void writeListenQueues(MetricsText& page, const std::vector<Listener>& listeners) {
   std::vector<std::pair<const Listener*, ListenQueue>> queues;
   for (const Listener& l : listeners) {

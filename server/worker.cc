@@ -265,7 +265,7 @@ void Worker::handleListenable(ListenSocket& socket, int status) {
   // Readable: a client waits, unless a peer was quicker. Beyond its share of the connections
   // held, a worker may still take part of a burst still in the queue (accept_balance.h): the
   // queue's length is asked of the kernel only then, so a trickle of clients costs no extra
-  // system call. A Unix socket's queue is not known: one client at a time.
+  // system calls.
   size_t waiting = 1;
   bool counted = false;
   const auto withinShare = [&] {

@@ -6,7 +6,10 @@ Each test starts its own server on tests/apps/worker_routes (/pid names the work
 the loop reads what a client sends while its request is served.
 """
 import collections
+import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 import unittest
@@ -47,15 +50,32 @@ class KeepAliveTest(unittest.TestCase):
 
     @harness.skip_on_gunicorn("a worker accepts whatever it can")
     def test_a_burst_that_arrives_while_the_workers_are_busy_is_split_at_once(self):
+        server = self.start("--workers", "2")
+        self.assertBurstSplitAtOnce(server, lambda: self.connect(server))
+
+    @harness.skip_on_gunicorn("a worker accepts whatever it can")
+    def test_a_burst_on_a_unix_socket_is_split_at_once_too(self):
+        # Linux reports a Unix socket's queue only through sock_diag (server/listener.cc).
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        path = os.path.join(folder, "app.sock")
+        server = self.start("--workers", "2", "--bind", "unix:" + path)
+
+        def connect():
+            conn = harness.Connection.unix(path)
+            self.addCleanup(conn.close)
+            return conn
+        self.assertBurstSplitAtOnce(server, connect)
+
+    def assertBurstSplitAtOnce(self, server, connect):
         # wrk's connections send their first request as they open: the clients queue while
         # both (one-thread) workers are in the app. Each worker must take its share of the
         # queue in one go; taking one or two per loop turn, it would serve the connections
         # it already holds again and again before the last ones' first request.
-        server = self.start("--workers", "2")
         harness.wait_for_workers(server.process.pid, 2)
         blockers = {}
         for _ in range(8):
-            conn = self.connect(server)
+            conn = connect()
             blockers.setdefault(conn.request("GET", "/pid").body, conn)
             if len(blockers) == 2:
                 break
@@ -64,7 +84,7 @@ class KeepAliveTest(unittest.TestCase):
             conn.send(b"GET /sleep?0.6 HTTP/1.1\r\nHost: x\r\n\r\n")
         time.sleep(0.2)
         turn = b"GET /turn?0.02 HTTP/1.1\r\nHost: x\r\n\r\n"
-        burst = [self.connect(server) for _ in range(16)]
+        burst = [connect() for _ in range(16)]
         for conn in burst:
             conn.send(turn)
         firsts = []

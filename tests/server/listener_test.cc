@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -156,6 +157,28 @@ TEST_F(ListenerUnixTest, BindsUnixSocket) {
   EXPECT_TRUE(connectsUnix(sock));
   closeListeners(l, /*remove_files=*/true);
   EXPECT_FALSE(fs::exists(sock));
+}
+
+// Linux reports a Unix listener's queue only through sock_diag (listener.cc).
+TEST_F(ListenerUnixTest, ReportsTheQueueOfAUnixListener) {
+  const std::string sock = path("queue.sock");
+  std::vector<Listener> l = bindListeners({"unix:" + sock}, kBacklog);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, sock.c_str(), sizeof(a.sun_path) - 1);
+  std::vector<int> clients;
+  for (int i = 0; i < 3; ++i) {  // connected, never accepted: they wait in the queue
+    clients.push_back(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    ASSERT_EQ(::connect(clients.back(), reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  }
+  const std::optional<ListenQueue> queue = listenQueue(l[0]);
+  ASSERT_TRUE(queue.has_value());
+  EXPECT_EQ(queue->waiting, 3U);
+  EXPECT_EQ(queue->capacity, static_cast<uint32_t>(kBacklog));
+  for (int fd : clients) {
+    ::close(fd);
+  }
+  closeListeners(l, /*remove_files=*/true);
 }
 
 TEST_F(ListenerUnixTest, KeepsSocketFileUnlessAskedToRemoveIt) {
