@@ -220,7 +220,7 @@ void Connection::armTimer(double seconds) {
   deadline_ = uv_now(worker_.loop()) + ms;
   // The libuv timer only ever runs early: a later deadline (the next keep-alive, set once per
   // request) is found when it fires, which spares a timer heap update per request.
-  if (uv_timer_get_due_in(&timer_) == 0 || uv_timer_get_due_in(&timer_) > ms) {
+  if (const uint64_t due = uv_timer_get_due_in(&timer_); due == 0 || due > ms) {
     uv_timer_start(&timer_, ConnectionCallbacks::onTimer, ms, 0);
   }
 }

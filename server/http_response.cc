@@ -29,34 +29,28 @@ constexpr size_t kAppHeadRoom = 256;
 // The app's header fields that buildHead() acts on.
 enum class Field { Other, HopByHop, Connection, ContentLength, Server, Date, RequestId };
 
-// Which of them name is: one comparison at most, as the length leaves one candidate (or two).
+constexpr std::pair<std::string_view, Field> kFields[] = {
+    {"connection", Field::Connection},
+    {"content-length", Field::ContentLength},
+    {"server", Field::Server},
+    {"date", Field::Date},
+    {"x-request-id", Field::RequestId},
+    {"keep-alive", Field::HopByHop},
+    {"proxy-connection", Field::HopByHop},
+    {"transfer-encoding", Field::HopByHop},
+    {"te", Field::HopByHop},
+    {"upgrade", Field::HopByHop},
+    {"trailer", Field::HopByHop},
+};
+
+// Which of them name is (letter case aside); a length that differs ends each comparison.
 Field classify(std::string_view name) {
-  switch (name.size()) {
-    case 2:
-      return equalsIgnoringCase(name, "te") ? Field::HopByHop : Field::Other;
-    case 4:
-      return equalsIgnoringCase(name, "date") ? Field::Date : Field::Other;
-    case 6:
-      return equalsIgnoringCase(name, "server") ? Field::Server : Field::Other;
-    case 7:
-      return equalsIgnoringCase(name, "upgrade") || equalsIgnoringCase(name, "trailer")
-                 ? Field::HopByHop
-                 : Field::Other;
-    case 10:
-      return equalsIgnoringCase(name, "connection")   ? Field::Connection
-             : equalsIgnoringCase(name, "keep-alive") ? Field::HopByHop
-                                                      : Field::Other;
-    case 12:
-      return equalsIgnoringCase(name, "x-request-id") ? Field::RequestId : Field::Other;
-    case 14:
-      return equalsIgnoringCase(name, "content-length") ? Field::ContentLength : Field::Other;
-    case 16:
-      return equalsIgnoringCase(name, "proxy-connection") ? Field::HopByHop : Field::Other;
-    case 17:
-      return equalsIgnoringCase(name, "transfer-encoding") ? Field::HopByHop : Field::Other;
-    default:
-      return Field::Other;
+  for (const auto& [known, field] : kFields) {
+    if (equalsIgnoringCase(name, known)) {
+      return field;
+    }
   }
+  return Field::Other;
 }
 
 // "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n", formatted at most once a second.
