@@ -90,12 +90,14 @@ std::string overdue(const WorkerSlot& slot, int64_t now, int64_t limit_ms, bool 
 // The access lines of the calls a worker aborted for --timeout cannot write itself: each
 // 504 its SIGABRT handler writes, and with --threads 1 a response already under way, which
 // the abort cuts short (499, the status a worker logs for a response it cuts). A pool call
-// that its loop answered has withdrawn its socket and has its line.
-void logAbortedCalls(pid_t pid, const WorkerSlot& slot, bool inline_calls) {
+// that its loop answered has withdrawn its socket and has its line. Written once the worker
+// is gone: on a shared stderr, its faulthandler stacks would otherwise split the lines.
+// `ended` is when the worker was aborted.
+void logAbortedCalls(pid_t pid, const WorkerSlot& slot, bool inline_calls,
+                     std::chrono::system_clock::time_point ended) {
   if (!Log::accessEnabled()) {
     return;
   }
-  const auto now = std::chrono::system_clock::now();
   for (const RequestRecord& record : slot.requests) {
     RequestRecord::Snapshot call;
     if (!record.read(call) || (call.answer_fd < 0 && !inline_calls)) {
@@ -121,7 +123,7 @@ void logAbortedCalls(pid_t pid, const WorkerSlot& slot, bool inline_calls) {
     e.start = std::chrono::system_clock::time_point(
         std::chrono::microseconds(call.request_start_us));
     e.duration = std::max(std::chrono::microseconds(0),
-                          std::chrono::duration_cast<std::chrono::microseconds>(now - e.start));
+                          std::chrono::duration_cast<std::chrono::microseconds>(ended - e.start));
     e.request_id = call.id;
     Log::access(e, pid);
   }
@@ -351,6 +353,11 @@ void Master::reap() {
     const bool booted = info.slot->ready.load();
     info.slot->pid.store(0);
     const bool timed_out = info.aborted_ms != 0;
+    if (timed_out) {
+      const auto aborted_ago = std::chrono::milliseconds(Scoreboard::nowMs() - info.aborted_ms);
+      logAbortedCalls(pid, *info.slot, config_.threads <= 1,
+                      std::chrono::system_clock::now() - aborted_ago);
+    }
     const bool expected = info.retiring || stopping_ || timed_out;
     const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (!clean || !expected) {
@@ -457,7 +464,6 @@ void Master::checkTimeouts() {
       info.aborted_ms = now;
       info.slot->timed_out.store(true);  // read by the worker's SIGABRT handler
       ::kill(pid, SIGABRT);
-      logAbortedCalls(pid, *info.slot, config_.threads <= 1);
     }
   }
 }

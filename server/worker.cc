@@ -376,7 +376,6 @@ void Worker::requestTimedOut() {
   askToRetire("had a request run past --timeout", RestartCause::Timeout);
 }
 
-
 void Worker::handleSignal(int signum) {
   if (signum == SIGUSR1) {
     Log::reopen();
@@ -434,6 +433,11 @@ void Worker::stopGracefully() {
   stopping_ = true;
   for (auto& socket : sockets_) {
     uv_close(reinterpret_cast<uv_handle_t*>(&socket->poll), nullptr);
+    // Clients in the kernel's queue have sent their requests: the close of the socket's last
+    // copy would reset them, and a proxy never sends a POST twice. They are served, beyond
+    // --worker-connections if need be, each with Connection: close.
+    while (acceptOne(*socket)) {
+    }
     ::close(socket->listener->fd);  // this process's copy: the master keeps the socket
   }
   uv_timer_start(&deadline_, WorkerCallbacks::onDeadline,

@@ -132,6 +132,25 @@ class MasterTest(unittest.TestCase):
         self.assertEqual((response.status, response.body), (200, b"slept"), response)
         self.assertEqual(self.wait_for_exit(server, 5)[0], 0, server.output())
 
+    def test_term_serves_the_clients_already_queued(self):
+        # Their connections are in the kernel's queue, not accepted (--worker-connections 1
+        # is taken): closing the socket would reset them, POSTs a proxy never sends twice.
+        server = self.start(1, "--worker-connections", "1")
+        conn = self.start_slow_request(server, 1)
+        queued = []
+        for _ in range(3):
+            client = server.connect(timeout=10)
+            self.addCleanup(client.close)
+            client.send(b"POST /pid HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n")
+            queued.append(client)
+        server.process.send_signal(signal.SIGTERM)
+        self.assertEqual(conn.read_response().status, 200)
+        for client in queued:
+            response = client.read_response()
+            self.assertEqual(response.status, 200, server.output())
+            self.assertTrue(response.header_has("Connection", "close"), response)
+        self.assertEqual(self.wait_for_exit(server, 5)[0], 0, server.output())
+
     def test_graceful_timeout_bounds_a_stop_with_a_stuck_request(self):
         server = self.start(1, "--graceful-timeout", "1")
         conn = self.start_slow_request(server, 30)
