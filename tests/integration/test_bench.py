@@ -2,7 +2,8 @@
 
 Runs `bench/run.py --smoke` (appserver and nginx, the hello, DRF-with-JWT and bad-token
 endpoints, 1 s of wrk each) against $APPSERVER_BIN, checks the figures in its JSON, that
-no server outlives it, and that bench/report.py turns the JSON into the benchmarks page.
+no server outlives it, and that bench/report.py turns the JSON into the benchmarks page;
+and, from made-up rounds, how the report judges a p99 target (met, a tie, missed).
 Needs wrk and nginx (both in the Makefile's PACKAGES).
 Run from this folder: APPSERVER_BIN=../../build/appserver /usr/bin/python3 -m unittest -v test_bench
 """
@@ -10,6 +11,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import unittest
 
 import harness
@@ -81,6 +83,36 @@ class BenchSmokeTest(unittest.TestCase):
         self.assertRegex(text, r"\| hello: CPU per request at most 1\.2x nginx's fixed body \| "
                                r"\d+\.\d\dx \| (met|\*\*missed\*\*)")
         self.assertRegex(text, r"\| \*\*appserver\*\* \| [\d,]+ \(")
+
+
+class TargetVerdictTest(unittest.TestCase):
+    """bench/report.py's verdict on a p99 target, from made-up rounds."""
+
+    @staticmethod
+    def p99_verdict(appserver, uwsgi):
+        sys.path.insert(0, str(BENCH))
+        try:
+            import report
+        finally:
+            sys.path.remove(str(BENCH))
+        runs = [{"server": server, "endpoint": "hello", "p99_ms": p99, "rps": 1,
+                 "cpu_us_per_request": 1}
+                for server, rounds in (("appserver", appserver), ("uwsgi", uwsgi))
+                for p99 in rounds]
+        results = report.Results({"endpoints": ["hello"], "runs": runs, "idle": [],
+                                  "baseline_rss_kib": {},
+                                  "meta": {"settings": {"connections": 64}, "app_threads": 4}})
+        return next(how for text, _, how in report.targets(results) if "p99" in text)
+
+    def test_a_lower_median_is_met(self):
+        self.assertTrue(self.p99_verdict([2.0, 3.0, 9.0], [4.0, 5.0, 6.0]).startswith("met"))
+
+    def test_a_higher_median_whose_rounds_overlap_is_a_tie(self):
+        self.assertEqual(self.p99_verdict([5.5, 7.1, 7.7], [6.7, 6.8, 8.0]),
+                         "tie: the rounds overlap (5.50–7.70 against 6.70–8.00) (+4%)")
+
+    def test_a_higher_median_whose_rounds_are_all_worse_is_missed(self):
+        self.assertEqual(self.p99_verdict([4.6, 7.9, 8.2], [3.0, 3.2, 3.3]), "**missed** (+147%)")
 
 
 if __name__ == "__main__":
