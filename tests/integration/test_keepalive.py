@@ -36,17 +36,20 @@ class KeepAliveTest(unittest.TestCase):
         server = self.start("--workers", "2")
         harness.wait_for_workers(server.process.pid, 2)
         time.sleep(0.5)  # both workers idle in their loops
-        for burst in range(3):
+        shares = []
+        for _ in range(4):
             conns = [self.connect(server) for _ in range(40)]  # at once, then one request each
             for conn in conns:
                 conn.send(PID)
             served = collections.Counter(conn.read_response().body for conn in conns)
-            self.assertEqual(len(served), 2, f"burst {burst}: one worker took every client")
-            self.assertGreaterEqual(min(served.values()), 10,
-                                    f"burst {burst}: clients per worker {list(served.values())}")
+            shares.append(sorted(served.values()) if len(served) == 2 else [0, 40])
             for conn in conns:
                 conn.close()
             time.sleep(0.3)
+        # A worker whose peer has not moved for 5 ms takes the rest (accept_balance.h): on
+        # a machine busy with other tests, that may happen to one burst.
+        self.assertGreaterEqual(sum(1 for fewer, _ in shares if fewer >= 15), 3,
+                                f"clients per worker in each burst: {shares}")
 
     @harness.skip_on_gunicorn("a worker accepts whatever it can")
     def test_a_burst_that_arrives_while_the_workers_are_busy_is_split_at_once(self):
