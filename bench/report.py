@@ -170,7 +170,8 @@ def targets(res):
         met = value >= limit if higher_is_better else value <= limit
         margin = value / limit
         how = "met" if met else "**missed**"
-        if not met and overlap and overlap[0][0] <= overlap[1][1] and overlap[1][0] <= overlap[0][1]:
+        if not met and overlap and max(overlap[0][0], overlap[1][0]) <= min(overlap[0][1],
+                                                                             overlap[1][1]):
             how = "tie: the rounds overlap (%s–%s against %s–%s)" % tuple(
                 fmt_ms(v) for v in overlap[0] + overlap[1])
         how += " (%+.0f%%)" % ((margin - 1) * 100)
